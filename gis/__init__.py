@@ -1,0 +1,1 @@
+"""Spatial data: the models, statuses and database plumbing every other layer builds on."""

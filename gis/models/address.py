@@ -1,0 +1,80 @@
+"""Addresses and circuits imported from IQGeo, keyed by their IQGeo feature ids."""
+
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gis.models.base import Base, created_at_column, values_check
+from gis.status import AddressStatus
+
+
+class Address(Base):
+    __tablename__ = "addresses"
+    __table_args__ = (
+        CheckConstraint(values_check("status", [s.value for s in AddressStatus]), name="status"),
+    )
+
+    feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    street_number: Mapped[str | None] = mapped_column(Text)
+    street_name: Mapped[str | None] = mapped_column(Text)
+    city: Mapped[str | None] = mapped_column(Text)
+    postcode: Mapped[str | None] = mapped_column(Text)
+    building: Mapped[str | None] = mapped_column(Text)
+    location: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=True), nullable=False
+    )
+    # Extra IQGeo properties chosen in configuration (IQGEO_EXTRA_FIELDS).
+    gis_attributes: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    # The Circuit property: the first linked circuit; all links are in address_circuits.
+    circuit_id: Mapped[int | None] = mapped_column(BigInteger)
+    circuit_name: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(
+        Text, nullable=False, server_default=AddressStatus.planned.value
+    )
+    # 64-bit hash of the IQGeo-owned content; an import writes a row only when it differs.
+    content_hash: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_seen_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    retired: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Circuit(Base):
+    __tablename__ = "circuits"
+
+    feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(Text)
+    # The raw IQGeo reference as read, and the address id parsed from it (no FK: it may dangle).
+    address_ref: Mapped[str | None] = mapped_column(Text)
+    address_feature_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    properties: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    content_hash: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    first_seen_at: Mapped[datetime] = created_at_column()
+    last_seen_at: Mapped[datetime] = created_at_column()
+    updated_at: Mapped[datetime] = created_at_column()
+    retired: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AddressCircuit(Base):
+    """The address <-> circuit link, derived from each circuit's address reference."""
+
+    __tablename__ = "address_circuits"
+
+    address_feature_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("addresses.feature_id"), primary_key=True
+    )
+    circuit_feature_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("circuits.feature_id"), primary_key=True, index=True
+    )
+    linked_at: Mapped[datetime] = created_at_column()

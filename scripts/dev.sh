@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up everything FiberSync needs on a Debian machine, then run the main job or the tests.
+#   bash scripts/dev.sh up [fibersync up options]   - migrate, demo IQGeo simulator, import, serve
+#   bash scripts/dev.sh test [pytest options]       - the test suite against a real PostGIS
+# Uses DATABASE_URL when set, else the local PostgreSQL on 127.0.0.1:5432 (user postgres).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need_apt+=(postgresql-15 postgresql-15-postgis-3)
+command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need_apt[@]}"
+fi
+
+# Start the local cluster if we rely on it and it is down.
+if [ -z "${DATABASE_URL:-}" ] && command -v pg_lsclusters >/dev/null; then
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q; then
+    ver=$(ls /etc/postgresql | sort -n | tail -1)
+    pg_ctlcluster --skip-systemctl-redirect "$ver" main start || pg_ctlcluster "$ver" main start
+    for _ in $(seq 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
+  fi
+fi
+
+# Python packages in a venv, reinstalled only when pyproject.toml changes.
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+stamp=".venv/.fibersync-$(sha256sum pyproject.toml | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  rm -f .venv/.fibersync-*; touch "$stamp"
+fi
+
+cmd="${1:-up}"; shift || true
+case "$cmd" in
+  up)   exec .venv/bin/fibersync up "$@" ;;
+  test) set +e; .venv/bin/python -m pytest "$@"; rc=$?
+        # pytest's 5 means "no tests collected": that is a failure for us too.
+        exit $rc ;;
+  *)    echo "usage: scripts/dev.sh up|test" >&2; exit 2 ;;
+esac

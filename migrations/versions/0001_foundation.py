@@ -88,7 +88,7 @@ def upgrade() -> None:
     op.create_index('ix_status_transitions_entity', 'status_transitions', ['entity_type', 'entity_id'], unique=False)
     op.create_table('sync_runs',
     sa.Column('id', sa.BigInteger(), nullable=False),
-    sa.Column('full', sa.Boolean(), server_default=sa.text('false'), nullable=False),
+    sa.Column('full_rewrite', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('state', sa.Text(), nullable=False),
     sa.Column('phase', sa.Text(), server_default='starting', nullable=False),
     sa.Column('started_by', sa.Text(), nullable=False),

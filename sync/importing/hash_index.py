@@ -1,0 +1,46 @@
+"""What the database already holds, as sorted numpy arrays: 16 bytes per row, no features."""
+
+import numpy as np
+from psycopg import Connection, sql
+
+# One row of `COPY ... (FORMAT binary)` with two BIGINT columns.
+_ROW = np.dtype([("fields", ">i2"), ("len1", ">i4"), ("id", ">i8"), ("len2", ">i4"),
+                 ("hash", ">i8")])
+_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
+
+
+class HashIndex:
+    """feature id -> content hash of the live (not retired) rows of a table."""
+
+    def __init__(self, ids: np.ndarray, hashes: np.ndarray) -> None:
+        self.ids = ids
+        self.hashes = hashes
+
+    @classmethod
+    def load(cls, conn: Connection[tuple[object, ...]], table: str) -> "HashIndex":
+        query = sql.SQL(
+            "COPY (SELECT feature_id, content_hash FROM {} WHERE NOT retired ORDER BY feature_id)"
+            " TO STDOUT (FORMAT binary)"
+        ).format(sql.Identifier(table))
+        buffer = bytearray()
+        with conn.cursor().copy(query) as copy:
+            for chunk in copy:
+                buffer += chunk
+        rows = np.frombuffer(bytes(buffer[_HEADER:-2]), dtype=_ROW)
+        return cls(rows["id"].astype(np.int64), rows["hash"].astype(np.int64))
+
+    @classmethod
+    def empty(cls) -> "HashIndex":
+        return cls(np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def changed(self, ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """Boolean mask: True where a feature is new or its hash differs from the stored one."""
+        if len(self.ids) == 0:
+            return np.ones(len(ids), dtype=bool)
+        at = np.searchsorted(self.ids, ids)
+        at_clipped = np.minimum(at, len(self.ids) - 1)
+        known = self.ids[at_clipped] == ids
+        return ~known | (self.hashes[at_clipped] != hashes)

@@ -1,0 +1,69 @@
+"""Starting and executing an import run; the entry point for the CLI, the API and `up`."""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+
+from gis.database import libpq_url
+from gis.errors import FiberSyncError
+from sync.importing.importer import Importer
+from sync.importing.runs import RunCounts, RunLock, RunProgress
+from sync.iqgeo import IQGeoClient, IQGeoError, IQGeoSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncResult:
+    run_id: int
+    state: str
+    counts: RunCounts
+    error: str | None = None
+
+
+def start_sync(database_url: str, full: bool, started_by: str) -> tuple[RunLock, int]:
+    """Take the run lock and open a run row; raises SyncAlreadyRunning."""
+    lock = RunLock(libpq_url(database_url))
+    return lock, lock.start(full, started_by)
+
+
+def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoSettings,
+                 full: bool = False, on_progress: Callable[[RunProgress], None] | None = None,
+                 transport: httpx.BaseTransport | None = None) -> SyncResult:
+    """Run the import opened by `start_sync`, record its outcome, and release the lock.
+
+    IQGeo and domain failures end the run as `failed` (committed batches stay); anything
+    else is recorded too and raised.
+    """
+    progress = RunProgress(run_id)
+
+    def report(p: RunProgress) -> None:
+        lock.report(p)
+        if on_progress:
+            on_progress(p)
+
+    try:
+        with psycopg.connect(libpq_url(database_url)) as conn, \
+                IQGeoClient(settings, transport=transport) as client:
+            Importer(conn, client, settings, progress, report, force=full).run()
+        lock.finish(progress, "succeeded")
+        return SyncResult(run_id, "succeeded", progress.counts)
+    except (IQGeoError, FiberSyncError) as error:
+        logger.error("sync run %d failed: %s", run_id, error)
+        lock.finish(progress, "failed", f"{type(error).__name__}: {error}")
+        return SyncResult(run_id, "failed", progress.counts, str(error))
+    except BaseException as error:
+        lock.finish(progress, "failed", f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        lock.close()
+
+
+def run_sync(database_url: str, settings: IQGeoSettings, full: bool = False,
+             started_by: str = "cli", on_progress: Callable[[RunProgress], None] | None = None,
+             transport: httpx.BaseTransport | None = None) -> SyncResult:
+    lock, run_id = start_sync(database_url, full, started_by)
+    return execute_sync(lock, run_id, database_url, settings, full, on_progress, transport)

@@ -1,0 +1,36 @@
+"""IQGeo connection and schema settings (IQGEO_*). Type and field names differ per customer."""
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IQGeoSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IQGEO_", extra="ignore")
+
+    url: str | None = None
+    user: str = "admin"
+    password: SecretStr = SecretStr("_mywWorld_")
+    application: str = "mywcom"
+
+    connect_timeout: float = 5.0
+    read_timeout: float = 60.0
+    page_size: int = Field(1000, ge=1, le=100_000)
+    max_attempts: int = Field(6, ge=1)
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    retry_after_cap: float = 120.0
+
+    address_type: str = "address"
+    circuit_type: str = "ftth_circuit"
+    # FiberSync address column -> IQGeo address field.
+    address_fields: dict[str, str] = {
+        "name": "name", "street_number": "street_number", "street_name": "street_name",
+        "city": "city", "postcode": "postcode", "building": "building",
+    }
+    # Extra IQGeo address properties kept in the address's gis_attributes.
+    extra_fields: list[str] = ["serving_equipment", "serving_structure"]
+    circuit_name_field: str = "name"
+    circuit_address_field: str = "address"
+    circuit_extra_fields: list[str] = [
+        "status", "service_type", "in_feature", "out_feature", "customer", "date",
+    ]

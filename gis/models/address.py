@@ -16,6 +16,8 @@ class Address(Base):
     __tablename__ = "addresses"
     __table_args__ = (
         CheckConstraint(values_check("status", [s.value for s in AddressStatus]), name="status"),
+        # Room on each page for HOT updates: status and circuit changes touch no index.
+        {"postgresql_with": {"fillfactor": 85}},
     )
 
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -40,7 +40,8 @@ def upgrade() -> None:
     sa.Column('retired', sa.Boolean(), server_default=sa.text('false'), nullable=False),
     sa.Column('retired_at', sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("status IN ('planned', 'surveyed', 'in_deployment', 'ready_for_service', 'connected', 'retired')", name=op.f('ck_addresses_status')),
-    sa.PrimaryKeyConstraint('feature_id', name=op.f('pk_addresses'))
+    sa.PrimaryKeyConstraint('feature_id', name=op.f('pk_addresses')),
+    postgresql_with={'fillfactor': 85},
     )
     op.create_geospatial_index('idx_addresses_location', 'addresses', ['location'], unique=False, postgresql_using='gist', postgresql_ops={})
     op.create_table('api_keys',

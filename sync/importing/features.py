@@ -1,8 +1,14 @@
-"""Turning IQGeo features into rows: validation, field mapping and content hashes."""
+"""Turning IQGeo features into rows: field mapping, fingerprints and validation.
+
+A fingerprint is a 64-bit hash of exactly the IQGeo-owned content that FiberSync imports
+(never write-back fields such as `service_status`), computed cheaply for every feature read;
+only features whose fingerprint differs from the stored one are validated and staged.
+"""
 
 import hashlib
 import math
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -44,11 +50,14 @@ class CircuitRow:
 
 def content_hash(values: Any) -> int:
     """A signed 64-bit hash (fits BIGINT) of JSON-serialisable values."""
-    digest = hashlib.blake2b(orjson.dumps(values, option=orjson.OPT_SORT_KEYS), digest_size=8)
+    digest = hashlib.blake2b(orjson.dumps(values), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-def feature_id_of(feature: Feature) -> int:
+def feature_id_of(feature: Any) -> int:
+    """The IQGeo id of a feature (top-level `id`, else `properties.id`), or Rejected."""
+    if not isinstance(feature, dict):
+        raise Rejected("feature is not a JSON object")
     raw = feature.get("id")
     if raw is None:
         raw = (feature.get("properties") or {}).get("id")
@@ -63,7 +72,7 @@ def feature_id_of(feature: Feature) -> int:
 
 
 def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
+    return value if value is None or isinstance(value, str) else str(value)
 
 
 def _crs_name(feature: Feature) -> str | None:
@@ -80,8 +89,9 @@ def point_of(feature: Feature) -> tuple[float, float]:
     geometry = feature.get("geometry")
     if not geometry:
         raise Rejected("feature has no geometry")
-    if geometry.get("type") != "Point":
-        raise Rejected(f"geometry is a {geometry.get('type')}, not a Point")
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+        kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
+        raise Rejected(f"geometry is a {kind}, not a Point")
     crs = _crs_name(feature)
     if crs is not None and crs not in WGS84_NAMES:
         raise Rejected(f"geometry CRS is {crs}, not EPSG:4326")
@@ -98,15 +108,46 @@ def point_of(feature: Feature) -> tuple[float, float]:
     return lon, lat
 
 
-def address_row(feature: Feature, settings: IQGeoSettings) -> AddressRow:
-    """The row for an IQGeo address, keeping only IQGeo-owned fields (never write-back ones)."""
-    fid = feature_id_of(feature)
-    lon, lat = point_of(feature)
-    props = feature.get("properties") or {}
-    texts = tuple(_text(props.get(settings.address_fields.get(c, c))) for c in ADDRESS_COLUMNS)
-    extras = {name: props.get(name) for name in settings.extra_fields if name in props}
-    digest = content_hash([texts, lon, lat, extras])
-    return AddressRow(fid, texts, lon, lat, orjson.dumps(extras).decode(), digest)
+class _Mapping:
+    """Reads a fixed list of properties fast (itemgetter), falling back to .get()."""
+
+    def __init__(self, fields: list[str]) -> None:
+        self.fields = fields
+        self._get = itemgetter(*fields)
+
+    def values(self, feature: Feature) -> tuple[Any, ...]:
+        props = feature.get("properties")
+        if not isinstance(props, dict):
+            return (None,) * len(self.fields)
+        try:
+            found = self._get(props)
+        except KeyError:
+            found = tuple(props.get(f) for f in self.fields)
+        return found if isinstance(found, tuple) else (found,)
+
+
+class AddressMapping(_Mapping):
+    """IQGeo address properties -> address columns and gis_attributes."""
+
+    kind = "address"
+
+    def __init__(self, settings: IQGeoSettings) -> None:
+        self.extras = list(settings.extra_fields)
+        super().__init__([settings.address_fields.get(c, c) for c in ADDRESS_COLUMNS]
+                         + self.extras)
+
+    def fingerprint(self, feature: Feature) -> int:
+        return content_hash((self.values(feature), feature.get("geometry"), feature.get("crs")))
+
+    def row(self, feature: Feature, fingerprint: int) -> AddressRow:
+        fid = feature_id_of(feature)
+        lon, lat = point_of(feature)
+        values = self.values(feature)
+        texts = tuple(_text(v) for v in values[:len(ADDRESS_COLUMNS)])
+        props = feature.get("properties") or {}
+        extras = {n: v for n, v in zip(self.extras, values[len(ADDRESS_COLUMNS):], strict=True)
+                  if n in props}
+        return AddressRow(fid, texts, lon, lat, orjson.dumps(extras).decode(), fingerprint)
 
 
 def parse_address_ref(value: Any) -> int | None:
@@ -117,12 +158,24 @@ def parse_address_ref(value: Any) -> int | None:
     return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
 
 
-def circuit_row(feature: Feature, settings: IQGeoSettings) -> CircuitRow:
-    fid = feature_id_of(feature)
-    props = feature.get("properties") or {}
-    ref = _text(props.get(settings.circuit_address_field)) or None
-    extras = {name: props.get(name) for name in settings.circuit_extra_fields if name in props}
-    name = _text(props.get(settings.circuit_name_field))
-    digest = content_hash([name, ref, extras])
-    return CircuitRow(fid, name, ref, parse_address_ref(ref), orjson.dumps(extras).decode(),
-                      digest)
+class CircuitMapping(_Mapping):
+    """IQGeo circuit properties -> circuit columns (its geometry is not imported)."""
+
+    kind = "circuit"
+
+    def __init__(self, settings: IQGeoSettings) -> None:
+        self.extras = list(settings.circuit_extra_fields)
+        super().__init__([settings.circuit_name_field, settings.circuit_address_field]
+                         + self.extras)
+
+    def fingerprint(self, feature: Feature) -> int:
+        return content_hash(self.values(feature))
+
+    def row(self, feature: Feature, fingerprint: int) -> CircuitRow:
+        fid = feature_id_of(feature)
+        name, ref, *extra_values = self.values(feature)
+        props = feature.get("properties") or {}
+        extras = {n: v for n, v in zip(self.extras, extra_values, strict=True) if n in props}
+        ref_text = _text(ref) or None
+        return CircuitRow(fid, _text(name), ref_text, parse_address_ref(ref_text),
+                          orjson.dumps(extras).decode(), fingerprint)

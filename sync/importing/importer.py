@@ -17,10 +17,16 @@ from psycopg import Connection
 from gis.errors import UpstreamUnavailable
 from sync.importing import merge, staging
 from sync.importing.features import (
-    AddressRow, CircuitRow, Feature, Rejected, address_row, circuit_row, feature_id_of,
+    AddressMapping,
+    AddressRow,
+    CircuitMapping,
+    CircuitRow,
+    Feature,
+    Rejected,
+    feature_id_of,
 )
 from sync.importing.hash_index import HashIndex
-from sync.importing.pages import prefetched
+from sync.importing.pages import fetch_pages, layer_total
 from sync.importing.runs import RunProgress
 from sync.iqgeo import IQGeoClient, IQGeoSettings
 
@@ -33,28 +39,33 @@ Row = TypeVar("Row", AddressRow, CircuitRow)
 class Layer(Generic[Row]):
     """How one IQGeo layer is read, staged and merged."""
 
-    kind: str  # "address" or "circuit", as written in quarantine rows
     feature_type: str
     table: str
     seen_table: str
-    to_row: Callable[[Feature, IQGeoSettings], Row]
+    mapping: AddressMapping | CircuitMapping
     copy: Callable[[Conn, Sequence[Row]], None]
+
+    @property
+    def kind(self) -> str:
+        return self.mapping.kind
 
 
 @dataclass
 class Batch(Generic[Row]):
     rows: dict[int, Row] = field(default_factory=dict)
-    seen: list[tuple[int, int | None]] = field(default_factory=list)
+    seen_ids: list[int] = field(default_factory=list)
+    seen_hashes: list[int] = field(default_factory=list)
+    seen_rejected: list[int] = field(default_factory=list)
     rejects: list[tuple[str | None, str, bytes]] = field(default_factory=list)
     read_unchanged: int = 0
 
 
 class Importer:
-    def __init__(self, conn: Conn, client: IQGeoClient, settings: IQGeoSettings,
+    def __init__(self, conn: Conn, clients: list[IQGeoClient], settings: IQGeoSettings,
                  progress: RunProgress, report: Callable[[RunProgress], None],
                  force: bool = False, batch_size: int = 25_000) -> None:
         self.conn = conn
-        self.client = client
+        self.clients = clients
         self.settings = settings
         self.progress = progress
         self.report = report
@@ -65,10 +76,12 @@ class Importer:
     def run(self) -> None:
         staging.create_staging(self.conn)
         self.conn.commit()
-        addresses = Layer("address", self.settings.address_type, "addresses", "seen_addresses",
-                          address_row, staging.copy_addresses)
-        circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits",
-                         circuit_row, staging.copy_circuits)
+        addresses: Layer[AddressRow] = Layer(
+            self.settings.address_type, "addresses", "seen_addresses",
+            AddressMapping(self.settings), staging.copy_addresses)
+        circuits: Layer[CircuitRow] = Layer(
+            self.settings.circuit_type, "circuits", "seen_circuits",
+            CircuitMapping(self.settings), staging.copy_circuits)
         self._scan(addresses, "addresses")
         self._scan(circuits, "circuits")
         self._finish()
@@ -81,11 +94,11 @@ class Importer:
         index = HashIndex.load(self.conn, layer.table) if not self.force else HashIndex.empty()
         self.conn.commit()
         batch: Batch[Row] = Batch()
-        pages = self.client.iter_pages(layer.feature_type, include_total=True)
-        for page in prefetched(pages):
+        pages = fetch_pages(self.clients, layer.feature_type, self.settings.page_size)
+        for page in pages:
             self._count_page(layer, len(page))
             self._take_page(layer, page, index, batch)
-            if len(batch.rows) >= self.batch_size or len(batch.seen) >= 4 * self.batch_size:
+            if len(batch.rows) >= self.batch_size or len(batch.seen_ids) >= 8 * self.batch_size:
                 self._flush(layer, batch)
                 batch = Batch()
             self.report(self.progress)
@@ -99,40 +112,54 @@ class Importer:
             counts.features_read += size
         else:
             counts.circuits_read += size
-        if self.client.last_total is not None:
-            self.progress.total_estimate = self.client.last_total
+        self.progress.total_estimate = layer_total(self.clients)
 
     def _take_page(self, layer: Layer[Row], page: list[Feature], index: HashIndex,
                    batch: Batch[Row]) -> None:
-        rows: list[Row] = []
+        """Fingerprint every feature; validate and keep only the new or changed ones."""
+        candidates: list[Feature] = []
+        fingerprints: list[int] = []
         for feature in page:
             try:
-                rows.append(layer.to_row(feature, self.settings))
-            except (Rejected, AttributeError, TypeError) as error:
-                self._reject(layer, batch, feature, str(error))
-        if not rows:
-            return
-        ids = np.fromiter((r.feature_id for r in rows), dtype=np.int64, count=len(rows))
-        hashes = np.fromiter((r.content_hash for r in rows), dtype=np.int64, count=len(rows))
-        changed = index.changed(ids, hashes)
-        batch.seen.extend(zip(ids.tolist(), hashes.tolist(), strict=True))
-        batch.read_unchanged += int((~changed).sum())
-        for row in (r for r, c in zip(rows, changed.tolist(), strict=True) if c):
-            earlier = batch.rows.get(row.feature_id)
-            if earlier is None:
-                batch.rows[row.feature_id] = row
-            elif earlier.content_hash != row.content_hash:
-                self._reject(layer, batch, {"id": row.feature_id},
-                             "feature id seen twice in one scan with different content; "
-                             "the first was kept")
+                fingerprints.append(layer.mapping.fingerprint(feature))
+                candidates.append(feature)
+            except (AttributeError, TypeError) as error:
+                self._reject(batch, layer.kind, feature, f"unreadable feature: {error}")
+        ids = np.fromiter((_quick_id(f) for f in candidates), dtype=np.int64,
+                          count=len(candidates))
+        hashes = np.array(fingerprints, dtype=np.int64)
+        changed = index.changed(ids, hashes) | (ids <= 0)
+        unchanged = ~changed
+        batch.seen_ids.extend(ids[unchanged].tolist())
+        batch.seen_hashes.extend(hashes[unchanged].tolist())
+        batch.read_unchanged += int(unchanged.sum())
+        for position in np.flatnonzero(changed).tolist():
+            self._take_changed(layer, candidates[position], fingerprints[position], batch)
 
-    def _reject(self, layer: Layer[Any], batch: Batch[Any], feature: Any, reason: str) -> None:
+    def _take_changed(self, layer: Layer[Row], feature: Feature, fingerprint: int,
+                      batch: Batch[Row]) -> None:
+        try:
+            row: Row = layer.mapping.row(feature, fingerprint)  # type: ignore[assignment]
+        except Rejected as error:
+            self._reject(batch, layer.kind, feature, str(error))
+            return
+        batch.seen_ids.append(row.feature_id)
+        batch.seen_hashes.append(row.content_hash)
+        earlier = batch.rows.get(row.feature_id)
+        if earlier is None:
+            batch.rows[row.feature_id] = row
+        elif earlier.content_hash != row.content_hash:
+            self._reject(batch, layer.kind, feature,
+                         "feature id seen twice in one scan with different content; "
+                         "the first was kept")
+
+    def _reject(self, batch: Batch[Any], kind: str, feature: Any, reason: str) -> None:
         try:
             fid: int | None = feature_id_of(feature)
-        except (Rejected, AttributeError):
+        except Rejected:
             fid = None
         if fid is not None:  # still seen: an invalid feature is not a vanished one
-            batch.seen.append((fid, None))
+            batch.seen_rejected.append(fid)
         payload = orjson.dumps(feature, default=str)
         batch.rejects.append((None if fid is None else str(fid), reason, payload))
 
@@ -150,7 +177,8 @@ class Importer:
                 merge.merge_circuits(self.conn, self.force)
         if layer.kind == "address":
             counts.unchanged += batch.read_unchanged
-        staging.copy_seen(self.conn, layer.seen_table, batch.seen)
+        staging.copy_seen(self.conn, layer.seen_table, batch.seen_ids, batch.seen_hashes,
+                          batch.seen_rejected)
         self._quarantine(layer.kind, batch.rejects)
         self.conn.commit()
 
@@ -196,3 +224,9 @@ class Importer:
                 f"IQGeo returned no {self.settings.address_type} features; refusing to retire "
                 f"{live[0]} addresses (check IQGEO_ADDRESS_TYPE and the user's rights)"
             )
+
+
+def _quick_id(feature: Feature) -> int:
+    """The top-level integer id, or 0 to send the feature down the validating path."""
+    fid = feature.get("id")
+    return fid if type(fid) is int and 0 < fid < 2**63 else 0

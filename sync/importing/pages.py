@@ -1,48 +1,58 @@
-"""Reading pages ahead in a thread, so fetching from IQGeo overlaps hashing and COPY."""
+"""Reading a layer's pages with several sessions at once, so IQGeo's latency overlaps our work."""
 
 import queue
-import threading
+from collections import deque
 from collections.abc import Iterator
-from typing import TypeVar
+from concurrent.futures import Future, ThreadPoolExecutor
 
-T = TypeVar("T")
-_DONE = object()
+from sync.iqgeo import IQGeoClient
+
+Feature = dict[str, object]
 
 
-def prefetched(items: Iterator[T], depth: int = 4) -> Iterator[T]:
-    """Yield `items`, produced up to `depth` ahead by a background thread.
+def fetch_pages(clients: list[IQGeoClient], feature_type: str, page_size: int,
+                include_total: bool = True) -> Iterator[list[Feature]]:
+    """Every page of a layer, in offset order, fetched by one thread per client.
 
-    Memory stays bounded by `depth`; an exception in the producer is raised here; leaving
-    the loop early stops the producer.
+    At most two pages per client are in flight, so memory stays bounded. The scan ends at
+    the first short or empty page (IQGeo's `next_offset` is set even on an exactly full last
+    page); pages requested beyond it are discarded.
     """
-    buffer: queue.Queue[object] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
+    idle: queue.Queue[IQGeoClient] = queue.Queue()
+    for client in clients:
+        client.last_total = None
+        idle.put(client)
 
-    def produce() -> None:
+    def fetch(offset: int) -> list[Feature]:
+        client = idle.get()
         try:
-            for item in items:
-                while not stop.is_set():
-                    try:
-                        buffer.put(item, timeout=0.2)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            buffer.put(_DONE)
-        except BaseException as error:  # noqa: BLE001 - handed to the consumer
-            buffer.put(error)
+            first = include_total and offset == 0
+            page = client.list_page(feature_type, offset, page_size, first)
+            features: list[Feature] = page["features"]
+            return features
+        finally:
+            idle.put(client)
 
-    thread = threading.Thread(target=produce, name="iqgeo-pages", daemon=True)
-    thread.start()
+    window = 2 * len(clients)
+    in_flight: deque[Future[list[Feature]]] = deque()
+    pool = ThreadPoolExecutor(len(clients), thread_name_prefix="iqgeo-pages")
     try:
+        next_offset = 0
         while True:
-            item = buffer.get()
-            if item is _DONE:
+            while len(in_flight) < window:
+                in_flight.append(pool.submit(fetch, next_offset))
+                next_offset += page_size
+            features = in_flight.popleft().result()
+            if features:
+                yield features
+            if len(features) < page_size:
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        thread.join(timeout=5)
+        for future in in_flight:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def layer_total(clients: list[IQGeoClient]) -> int | None:
+    """The layer size IQGeo reported on the first page, if it did."""
+    return next((c.last_total for c in clients if c.last_total is not None), None)

@@ -45,10 +45,10 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
         if on_progress:
             on_progress(p)
 
+    clients = [IQGeoClient(settings, transport=transport) for _ in range(settings.sessions)]
     try:
-        with psycopg.connect(libpq_url(database_url)) as conn, \
-                IQGeoClient(settings, transport=transport) as client:
-            Importer(conn, client, settings, progress, report, force=full).run()
+        with psycopg.connect(libpq_url(database_url)) as conn:
+            Importer(conn, clients, settings, progress, report, force=full).run()
         lock.finish(progress, "succeeded")
         return SyncResult(run_id, "succeeded", progress.counts)
     except (IQGeoError, FiberSyncError) as error:
@@ -59,6 +59,8 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
         lock.finish(progress, "failed", f"{type(error).__name__}: {error}")
         raise
     finally:
+        for client in clients:
+            client.close()
         lock.close()
 
 

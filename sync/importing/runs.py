@@ -1,5 +1,6 @@
 """Sync run bookkeeping: one run at a time, progress, and the summary."""
 
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -48,8 +49,10 @@ class RunLock:
     It also writes the run row, in autocommit, so progress is visible at once.
     """
 
-    def __init__(self, libpq_url: str) -> None:
+    def __init__(self, libpq_url: str, report_every: float = 1.0) -> None:
         self.conn = psycopg.connect(libpq_url, autocommit=True)
+        self.report_every = report_every
+        self._last_report = 0.0
 
     def close(self) -> None:
         self.conn.close()
@@ -73,7 +76,12 @@ class RunLock:
         assert row is not None
         return int(row[0])
 
-    def report(self, progress: RunProgress) -> None:
+    def report(self, progress: RunProgress, force: bool = False) -> None:
+        """Write progress to the run row, at most once per `report_every` seconds."""
+        now = time.monotonic()
+        if not force and now - self._last_report < self.report_every:
+            return
+        self._last_report = now
         values = asdict(progress.counts)
         assignments = ", ".join(f"{name} = %({name})s" for name in values)
         self.conn.execute(
@@ -84,7 +92,7 @@ class RunLock:
         )
 
     def finish(self, progress: RunProgress, state: str, error: str | None = None) -> None:
-        self.report(progress)
+        self.report(progress, force=True)
         self.conn.execute(
             "UPDATE sync_runs SET state = %s, error = %s, finished_at = now() WHERE id = %s",
             [state, error, progress.run_id],

@@ -1,7 +1,8 @@
 """Session-local staging tables, filled with binary COPY."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
+import numpy as np
 from psycopg import Connection
 
 from sync.importing.features import AddressRow, CircuitRow
@@ -49,10 +50,23 @@ def copy_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
                             r.properties, r.content_hash))
 
 
-def copy_seen(conn: Conn, table: str, pairs: Iterable[tuple[int, int | None]]) -> None:
-    """Record the ids read in this scan (hash None for a rejected feature that has an id)."""
+# A binary COPY row of two non-null BIGINTs, built by numpy in one go.
+_SEEN_ROW = np.dtype([("fields", ">i2"), ("len1", ">i4"), ("id", ">i8"), ("len2", ">i4"),
+                      ("hash", ">i8")])
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+_COPY_TRAILER = b"\xff\xff"
+
+
+def copy_seen(conn: Conn, table: str, ids: Sequence[int], hashes: Sequence[int],
+              rejected_ids: Sequence[int]) -> None:
+    """Record the ids read in this scan; a rejected feature that has an id gets a NULL hash."""
     assert table in ("seen_addresses", "seen_circuits")
+    rows = np.zeros(len(ids), dtype=_SEEN_ROW)
+    rows["fields"], rows["len1"], rows["len2"] = 2, 8, 8
+    rows["id"], rows["hash"] = ids, hashes
     with conn.cursor().copy(f"COPY {table} FROM STDIN (FORMAT binary)") as copy:
-        copy.set_types(["int8", "int8"])
-        for pair in pairs:
-            copy.write_row(pair)
+        copy.write(_COPY_HEADER + rows.tobytes() + _COPY_TRAILER)
+    if rejected_ids:
+        with conn.cursor().copy(f"COPY {table} (feature_id) FROM STDIN") as copy:
+            for fid in rejected_ids:
+                copy.write_row((fid,))

@@ -2,7 +2,12 @@
 
 from sync.iqgeo.client import IQGeoClient
 from sync.iqgeo.errors import (
-    IQGeoAbort, IQGeoAuthError, IQGeoError, IQGeoNotFound, IQGeoProtocolError, IQGeoUnavailable,
+    IQGeoAbort,
+    IQGeoAuthError,
+    IQGeoError,
+    IQGeoNotFound,
+    IQGeoProtocolError,
+    IQGeoUnavailable,
 )
 from sync.iqgeo.settings import IQGeoSettings
 

@@ -10,7 +10,11 @@ import httpx
 import orjson
 
 from sync.iqgeo.errors import (
-    IQGeoAbort, IQGeoAuthError, IQGeoNotFound, IQGeoProtocolError, IQGeoUnavailable,
+    IQGeoAbort,
+    IQGeoAuthError,
+    IQGeoNotFound,
+    IQGeoProtocolError,
+    IQGeoUnavailable,
 )
 from sync.iqgeo.settings import IQGeoSettings
 

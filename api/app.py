@@ -1,0 +1,37 @@
+"""The FastAPI application, built from settings (never at import time)."""
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+from sqlalchemy.orm import sessionmaker
+
+from api.limits import BodySizeLimit
+from api.metrics import Metrics, MetricsMiddleware
+from api.problems import install_problem_handlers
+from api.routers import addresses, health, meta, sync_runs
+from api.settings import ApiSettings
+from gis.database import make_engine
+from sync.iqgeo import IQGeoSettings
+
+
+def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = None,
+               engine: Engine | None = None) -> FastAPI:
+    app = FastAPI(
+        title="FiberSync",
+        version="0.1.0",
+        description="Address hub for FTTH operators, synced with IQGeo Network Manager.",
+        openapi_url=None,  # served by meta.openapi, behind a key
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.iqgeo_settings = iqgeo_settings or IQGeoSettings()
+    app.state.engine = engine or make_engine(settings.database_url, settings.pool_size)
+    app.state.session_factory = sessionmaker(app.state.engine, expire_on_commit=False)
+    app.state.metrics = Metrics()
+
+    install_problem_handlers(app)
+    for router in (health.router, meta.router, sync_runs.router, addresses.router):
+        app.include_router(router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,201 @@
+"""The `fibersync` command line."""
+
+import logging
+import socket
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from alembic import command
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.auth import create_api_key
+from api.settings import ApiSettings
+from gis.database import ensure_database, make_engine
+from gis.errors import FiberSyncError
+from gis.status import Role
+from migrations import alembic_config
+from sync.importing import RunProgress, SyncResult, run_sync
+from sync.iqgeo import IQGeoSettings
+
+app = typer.Typer(help="FiberSync: the address hub between IQGeo and everyone who acts on "
+                       "addresses.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+DEMO_ISP = "demo-isp"
+DEMO_CREW = "demo-crew"
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                                                   "%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    app()
+
+
+def upgrade_database(settings: ApiSettings) -> None:
+    ensure_database(settings.database_url)
+    command.upgrade(alembic_config(settings.database_url), "head")
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database if needed and run every migration."""
+    settings = ApiSettings()
+    upgrade_database(settings)
+    console.print("[green]database at the newest migration[/]")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[Role, typer.Option(help="admin, planner, bss, isp or technician")],
+    isp: Annotated[str | None, typer.Option(help="the ISP an isp key is bound to")] = None,
+    crew: Annotated[str | None, typer.Option(help="crew or contractor of a technician key")]
+    = None,
+    name: Annotated[str | None, typer.Option(help="a label for the key")] = None,
+) -> None:
+    """Create an API key; the key is printed alone on the last line."""
+    engine = make_engine(ApiSettings().database_url)
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            plain, key = create_api_key(session, role, name or f"{role.value} key", isp, crew)
+            session.commit()
+    except FiberSyncError as error:
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"key {key.id} ({key.key_prefix}…) role={role.value}", highlight=False)
+    print(plain)
+
+
+def _sync_with_progress(settings: ApiSettings, iqgeo: IQGeoSettings, full: bool,
+                        started_by: str) -> SyncResult:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task("starting", total=None)
+
+        def show(progress: RunProgress) -> None:
+            counts = progress.counts
+            done = counts.circuits_read if progress.phase == "circuits" else counts.features_read
+            bar.update(task, description=progress.phase, completed=done,
+                       total=progress.total_estimate)
+
+        return run_sync(settings.database_url, iqgeo, full, started_by, show)
+
+
+def _print_summary(result: SyncResult) -> None:
+    table = Table(title=f"sync run {result.run_id}: {result.state}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    counts = result.counts
+    for name in ("inserted", "updated", "unchanged", "retired", "rejected", "circuits_linked",
+                 "circuits_unlinked", "circuits_orphaned"):
+        table.add_row(name.replace("_", " "), str(getattr(counts, name)))
+    console.print(table)
+    if result.error:
+        console.print(f"[red]{result.error}[/]")
+
+
+@app.command()
+def sync(full: Annotated[bool, typer.Option(help="rewrite every row, changed or not")]
+         = False) -> None:
+    """Import addresses and circuits from IQGeo now (IQGEO_URL, IQGEO_USER, ...)."""
+    iqgeo = IQGeoSettings()
+    if not iqgeo.url:
+        console.print("[red]IQGEO_URL is not set[/]")
+        raise typer.Exit(2)
+    try:
+        result = _sync_with_progress(ApiSettings(), iqgeo, full, "cli")
+    except FiberSyncError as error:
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(1) from None
+    _print_summary(result)
+    if result.state != "succeeded":
+        raise typer.Exit(1)
+
+
+@app.command("iqgeo-sim")
+def iqgeo_sim(
+    data: Annotated[Path | None, typer.Option(help="a GeoJSON FeatureCollection of address "
+                                                    "points", exists=True)] = None,
+    addresses: Annotated[int, typer.Option(help="size of the generated town")] = 1000,
+    host: str = "127.0.0.1",
+    port: int = 8090,
+    user: str = "admin",
+    password: str = "_mywWorld_",  # noqa: S107 - the simulator's sample login
+    shuffle: Annotated[bool, typer.Option(help="list rows in a scrambled order")] = False,
+) -> None:
+    """Serve the IQGeo simulator (see shared/iqgeo-api.md)."""
+    from fixtures.iqgeo_sim import build_simulator
+
+    sim = build_simulator(addresses=addresses, data=data, shuffle=shuffle, user=user,
+                          password=password)
+    console.print(f"IQGeo simulator on http://{host}:{port} (user {user})")
+    uvicorn.run(sim, host=host, port=port, log_level="warning")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_demo_simulator(addresses: int) -> str:
+    from fixtures.iqgeo_sim import build_simulator
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(build_simulator(addresses=addresses),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, name="iqgeo-sim", daemon=True).start()
+    while not server.started:
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}"
+
+
+def _demo_keys(settings: ApiSettings) -> list[tuple[str, str]]:
+    engine = make_engine(settings.database_url)
+    bindings = {Role.isp: (DEMO_ISP, None), Role.technician: (None, DEMO_CREW)}
+    keys = []
+    with Session(engine, expire_on_commit=False) as session:
+        for role in Role:
+            isp, crew = bindings.get(role, (None, None))
+            plain, _ = create_api_key(session, role, f"fibersync up ({role.value})", isp, crew)
+            keys.append((role.value, plain))
+        session.commit()
+    engine.dispose()
+    return keys
+
+
+@app.command()
+def up(host: str = "127.0.0.1", port: int = 8000,
+       demo_addresses: Annotated[int, typer.Option(help="size of the demo town when "
+                                                        "IQGEO_URL is unset")] = 5000) -> None:
+    """Migrate, import (from the built-in simulator's demo town when IQGEO_URL is unset),
+    and serve the API."""
+    settings = ApiSettings()
+    upgrade_database(settings)
+    iqgeo = IQGeoSettings()
+    if not iqgeo.url:
+        iqgeo = iqgeo.model_copy(update={"url": _start_demo_simulator(demo_addresses)})
+        console.print(f"IQGEO_URL is unset: serving a demo town of {demo_addresses} "
+                      f"addresses from the simulator at {iqgeo.url}")
+    _print_summary(_sync_with_progress(settings, iqgeo, False, "fibersync up"))
+    for role, plain in _demo_keys(settings):
+        console.print(f"{role:>10} key: {plain}", highlight=False)
+    console.print(f"FiberSync is serving on http://{host}:{port}  (try GET /addresses with "
+                  "a key: Authorization: Bearer <key>)", highlight=False)
+    uvicorn.run(create_app(settings, iqgeo), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Dependencies injected into routers: the database session and the caller's identity."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from api.auth import Principal, principal_for
+from gis.status import Role
+
+_bearer = HTTPBearer(auto_error=False, description="An API key from `fibersync keys create`")
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One session per request, committed when the route returns without error."""
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_principal(session: SessionDep,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None,
+                                         Depends(_bearer)]) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise HTTPException(401, "An API key is required: Authorization: Bearer <key>",
+                            headers=UNAUTHORIZED_HEADERS)
+    principal = principal_for(session, credentials.credentials)
+    if principal is None:
+        raise HTTPException(401, "The API key is not valid or has been revoked",
+                            headers=UNAUTHORIZED_HEADERS)
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that admits only the given roles (admin is always admitted)."""
+    allowed = {Role.admin, *roles}
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            names = ", ".join(sorted(r.value for r in allowed))
+            raise HTTPException(403, f"This needs one of the roles: {names}; "
+                                     f"the key has role {principal.role.value}")
+        return principal
+
+    return check

@@ -1,0 +1,38 @@
+"""Addresses as imported from IQGeo, with their status and circuits (`/addresses`)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.auth import Principal
+from api.deps import SessionDep, require_roles
+from gis.errors import NotFound
+from gis.queries import addresses as queries
+from gis.status import AddressStatus, Role
+
+router = APIRouter(prefix="/addresses", tags=["addresses"])
+Reader = Annotated[Principal, Depends(require_roles(Role.planner, Role.bss))]
+
+
+@router.get("")
+def list_addresses(request: Request, session: SessionDep, _: Reader,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+                   after: Annotated[int | None, Query(description="feature id to page after")] = None,
+                   status: AddressStatus | None = None,
+                   include_retired: bool = False) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection in feature id order, with a `next` link (keyset paging)."""
+    features = queries.list_addresses(session, limit, after, status, include_retired)
+    links = []
+    if len(features) == limit:
+        next_url = request.url.include_query_params(after=features[-1]["id"])
+        links.append({"rel": "next", "href": str(next_url), "type": "application/geo+json"})
+    return {"type": "FeatureCollection", "features": features, "links": links}
+
+
+@router.get("/{feature_id}")
+def get_address(feature_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    """One address as a GeoJSON Feature, keyed by its IQGeo feature id."""
+    feature = queries.get_address(session, feature_id)
+    if feature is None:
+        raise NotFound(f"address {feature_id} does not exist")
+    return feature

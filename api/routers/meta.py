@@ -1,0 +1,23 @@
+"""Prometheus metrics and the OpenAPI document, both behind a key."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from api.deps import CurrentPrincipal
+
+router = APIRouter(tags=["meta"])
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request, _: CurrentPrincipal) -> Response:
+    request.app.state.metrics.refresh(request.app.state.engine)
+    return Response(generate_latest(request.app.state.metrics.registry),
+                    media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi(request: Request, _: CurrentPrincipal) -> dict[str, Any]:
+    schema: dict[str, Any] = request.app.openapi()
+    return schema

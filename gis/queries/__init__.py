@@ -1,0 +1,1 @@
+"""Read queries over the spatial tables, written as explicit SQL."""

@@ -1,0 +1,46 @@
+"""Addresses as GeoJSON features."""
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+_SELECT = """
+SELECT a.feature_id, a.name, a.street_number, a.street_name, a.city, a.postcode, a.building,
+       a.status, a.retired, a.retired_at, a.circuit_id, a.circuit_name, a.gis_attributes,
+       a.first_seen_at, a.last_seen_at, a.updated_at,
+       ST_AsGeoJSON(a.location)::json AS geometry,
+       COALESCE((SELECT json_agg(json_build_object('id', c.feature_id, 'name', c.name)
+                                 ORDER BY c.feature_id)
+                 FROM address_circuits l JOIN circuits c ON c.feature_id = l.circuit_feature_id
+                 WHERE l.address_feature_id = a.feature_id), '[]'::json) AS circuits
+FROM addresses a
+"""
+
+
+def _feature(row: Any) -> dict[str, Any]:
+    props = dict(row._mapping)
+    geometry = props.pop("geometry")
+    fid = props["feature_id"]
+    for name in ("retired_at", "first_seen_at", "last_seen_at", "updated_at"):
+        props[name] = props[name].isoformat() if props[name] else None
+    return {"type": "Feature", "id": fid, "geometry": geometry, "properties": props}
+
+
+def get_address(session: Session, feature_id: int) -> dict[str, Any] | None:
+    row = session.execute(text(_SELECT + " WHERE a.feature_id = :fid"),
+                          {"fid": feature_id}).one_or_none()
+    return None if row is None else _feature(row)
+
+
+def list_addresses(session: Session, limit: int, after: int | None, status: str | None,
+                   include_retired: bool) -> list[dict[str, Any]]:
+    query = _SELECT + """
+    WHERE a.feature_id > :after
+      AND (CAST(:status AS text) IS NULL OR a.status = :status)
+      AND (:include_retired OR NOT a.retired)
+    ORDER BY a.feature_id LIMIT :limit
+    """
+    rows = session.execute(text(query), {"after": after or 0, "status": status,
+                                         "include_retired": include_retired, "limit": limit})
+    return [_feature(row) for row in rows]

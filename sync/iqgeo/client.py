@@ -72,9 +72,9 @@ class IQGeoClient:
         relogged = False
         attempt = 0
         while True:
-            if self._csrf is None:
-                self.login()
             try:
+                if self._csrf is None:
+                    self.login()
                 response = self._send(method, path, headers=self._headers(method), **kwargs)
                 if self._needs_login(response, method) and not relogged:
                     relogged = True

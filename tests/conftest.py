@@ -105,6 +105,7 @@ def committed(engine: Engine) -> Iterator[None]:
     """For tests whose writes must be seen by other connections: empty the tables after."""
     yield
     with engine.begin() as conn:
+        conn.execute(text("SET LOCAL lock_timeout = '10s'"))  # fail, never hang, on a leak
         conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
 
 

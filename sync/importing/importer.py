@@ -63,14 +63,14 @@ class Batch(Generic[Row]):
 class Importer:
     def __init__(self, conn: Conn, clients: list[IQGeoClient], settings: IQGeoSettings,
                  progress: RunProgress, report: Callable[[RunProgress], None],
-                 force: bool = False, batch_size: int = 25_000) -> None:
+                 force: bool = False) -> None:
         self.conn = conn
         self.clients = clients
         self.settings = settings
         self.progress = progress
         self.report = report
         self.force = force
-        self.batch_size = batch_size
+        self.batch_size = settings.batch_size
         self.actor = f"sync run {progress.run_id}"
 
     def run(self) -> None:

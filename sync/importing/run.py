@@ -32,8 +32,7 @@ def start_sync(database_url: str, full: bool, started_by: str) -> tuple[RunLock,
 
 def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoSettings,
                  full: bool = False, on_progress: Callable[[RunProgress], None] | None = None,
-                 transport: httpx.BaseTransport | None = None,
-                 batch_size: int = 25_000) -> SyncResult:
+                 transport: httpx.BaseTransport | None = None) -> SyncResult:
     """Run the import opened by `start_sync`, record its outcome, and release the lock.
 
     IQGeo and domain failures end the run as `failed` (committed batches stay); anything
@@ -49,7 +48,7 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
     clients = [IQGeoClient(settings, transport=transport) for _ in range(settings.sessions)]
     try:
         with psycopg.connect(libpq_url(database_url)) as conn:
-            Importer(conn, clients, settings, progress, report, full, batch_size).run()
+            Importer(conn, clients, settings, progress, report, full).run()
         lock.finish(progress, "succeeded")
         return SyncResult(run_id, "succeeded", progress.counts)
     except (IQGeoError, FiberSyncError) as error:
@@ -67,8 +66,6 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
 
 def run_sync(database_url: str, settings: IQGeoSettings, full: bool = False,
              started_by: str = "cli", on_progress: Callable[[RunProgress], None] | None = None,
-             transport: httpx.BaseTransport | None = None,
-             batch_size: int = 25_000) -> SyncResult:
+             transport: httpx.BaseTransport | None = None) -> SyncResult:
     lock, run_id = start_sync(database_url, full, started_by)
-    return execute_sync(lock, run_id, database_url, settings, full, on_progress, transport,
-                        batch_size)
+    return execute_sync(lock, run_id, database_url, settings, full, on_progress, transport)

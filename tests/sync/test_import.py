@@ -261,7 +261,7 @@ def test_a_permanent_error_fails_the_run_and_retires_nothing(sim, database_url, 
 
 def test_iqgeo_down_mid_run_then_next_run_completes(sim, database_url, engine):
     sim[0].faults.add(FaultRule("503", route="list", after=2, times=None))
-    failed = run_sync(database_url, sim[1], batch_size=40)
+    failed = run_sync(database_url, sim[1].model_copy(update={"batch_size": 40}))
     assert failed.state == "failed"
     assert 0 < failed.counts.inserted < 120
     sim[0].faults.clear()

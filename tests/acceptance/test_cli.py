@@ -1,0 +1,87 @@
+"""The `fibersync` command as a user runs it: real processes, one killed mid-import."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from sqlalchemy import text
+
+from api.auth import hash_key
+from fixtures.iqgeo_sim import FaultRule
+from sync.importing import run_sync
+from tests.sync.test_import import snapshot
+
+FIBERSYNC = [sys.executable, "-m", "api.cli"]
+
+
+def env_for(database_url, settings=None, **extra):
+    env = {**os.environ, "DATABASE_URL": database_url, **extra}
+    if settings is not None:
+        env.update(IQGEO_URL=settings.url, IQGEO_PAGE_SIZE=str(settings.page_size))
+    return env
+
+
+@pytest.mark.usefixtures("committed")
+def test_keys_create_prints_the_key_alone_on_the_last_line(database_url, engine, repo_root):
+    done = subprocess.run([*FIBERSYNC, "keys", "create", "--role", "isp", "--isp", "isp-9"],
+                          env=env_for(database_url), cwd=repo_root, capture_output=True,
+                          text=True, timeout=60, check=True)
+    key = done.stdout.strip().splitlines()[-1]
+    assert key.startswith("fsk_") and " " not in key
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT role, isp_id FROM api_keys WHERE key_hash = :h"),
+                           {"h": hash_key(key)}).one()
+    assert tuple(row) == ("isp", "isp-9")
+
+
+def test_keys_create_refuses_an_unbound_isp_key(database_url, repo_root):
+    done = subprocess.run([*FIBERSYNC, "keys", "create", "--role", "isp"],
+                          env=env_for(database_url), cwd=repo_root, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 2 and "--isp" in done.stdout
+
+
+@pytest.mark.usefixtures("committed")
+def test_sync_command_prints_a_summary(sim, database_url, repo_root):
+    done = subprocess.run([*FIBERSYNC, "sync"], env=env_for(database_url, sim[1]),
+                          cwd=repo_root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "succeeded" in done.stdout and "inserted" in done.stdout
+    assert "120" in done.stdout
+
+
+@pytest.mark.usefixtures("committed")
+def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, engine,
+                                                           repo_root):
+    run_sync(database_url, sim[1])
+    expected = snapshot(engine)
+    with engine.begin() as conn:
+        conn.execute(text("TRUNCATE address_circuits, circuits, addresses, sync_runs CASCADE"))
+
+    sim[0].faults.add(FaultRule("slow", route="list", after=3, times=None, delay=0.5))
+    process = subprocess.Popen([*FIBERSYNC, "sync"], cwd=repo_root, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL,
+                               env=env_for(database_url, sim[1], IQGEO_BATCH_SIZE="20"))
+    deadline = time.monotonic() + 60
+    with engine.connect() as conn:
+        while conn.execute(text("SELECT count(*) FROM addresses")).scalar() == 0:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)
+            conn.rollback()
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    sim[0].faults.clear()
+
+    with engine.connect() as conn:
+        partial = conn.execute(text("SELECT count(*) FROM addresses")).scalar()
+        assert 0 < partial < 120
+        assert conn.execute(text("SELECT count(*) FROM addresses WHERE retired")).scalar() == 0
+    rerun = run_sync(database_url, sim[1])
+    assert rerun.state == "succeeded" and rerun.counts.inserted == 120 - partial
+    assert snapshot(engine) == expected
+    with engine.connect() as conn:
+        states = conn.execute(text("SELECT state FROM sync_runs ORDER BY id")).scalars().all()
+    assert states == ["interrupted", "succeeded"]

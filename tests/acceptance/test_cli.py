@@ -61,10 +61,12 @@ def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, en
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE address_circuits, circuits, addresses, sync_runs CASCADE"))
 
-    sim[0].faults.add(FaultRule("slow", route="list", after=3, times=None, delay=0.5))
+    # one session, every page a second late: the kill lands between two pages
+    sim[0].faults.add(FaultRule("slow", route="list", times=None, delay=1.0))
     process = subprocess.Popen([*FIBERSYNC, "sync"], cwd=repo_root, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL,
-                               env=env_for(database_url, sim[1], IQGEO_BATCH_SIZE="20"))
+                               env=env_for(database_url, sim[1], IQGEO_BATCH_SIZE="20",
+                                           IQGEO_SESSIONS="1"))
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while conn.execute(text("SELECT count(*) FROM addresses")).scalar() == 0:

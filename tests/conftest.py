@@ -33,7 +33,7 @@ from migrations import HERE as MIGRATIONS
 from migrations import alembic_config
 from sync.iqgeo import IQGeoSettings
 
-MUTABLE_TABLES = ("address_circuits", "circuits", "addresses", "quarantined_features",
+MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features",
                   "sync_runs", "status_transitions", "api_keys")
 
 

@@ -1,12 +1,12 @@
 """All tables; importing this module registers them on `Base.metadata`."""
 
-from gis.models.address import Address, AddressCircuit, Circuit
+from gis.models.address import Address, Circuit
 from gis.models.api_key import ApiKey
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
 from gis.models.sync_run import QuarantinedFeature, SyncRun
 
 __all__ = [
-    "Address", "AddressCircuit", "ApiKey", "Base", "Circuit", "QuarantinedFeature",
+    "Address", "ApiKey", "Base", "Circuit", "QuarantinedFeature",
     "StatusTransition", "SyncRun",
 ]

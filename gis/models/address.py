@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,7 +34,7 @@ class Address(Base):
     gis_attributes: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )
-    # The Circuit property: the first linked circuit; all links are in address_circuits.
+    # The Circuit property: the lowest-numbered linked circuit; all links: address_circuits.
     circuit_id: Mapped[int | None] = mapped_column(BigInteger)
     circuit_name: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(
@@ -68,15 +68,6 @@ class Circuit(Base):
     retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class AddressCircuit(Base):
-    """The address <-> circuit link, derived from each circuit's address reference."""
-
-    __tablename__ = "address_circuits"
-
-    address_feature_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("addresses.feature_id"), primary_key=True
-    )
-    circuit_feature_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("circuits.feature_id"), primary_key=True, index=True
-    )
-    linked_at: Mapped[datetime] = created_at_column()
+# The address <-> circuit link is the view `address_circuits` (migration 0001): a circuit
+# links to the live address its IQGeo `address` field names. Deriving it keeps the link
+# exactly as IQGeo has it, with nothing to keep in step.

@@ -12,8 +12,9 @@ SELECT a.feature_id, a.name, a.street_number, a.street_name, a.city, a.postcode,
        ST_AsGeoJSON(a.location)::json AS geometry,
        COALESCE((SELECT json_agg(json_build_object('id', c.feature_id, 'name', c.name)
                                  ORDER BY c.feature_id)
-                 FROM address_circuits l JOIN circuits c ON c.feature_id = l.circuit_feature_id
-                 WHERE l.address_feature_id = a.feature_id), '[]'::json) AS circuits
+                 FROM circuits c
+                 WHERE c.address_feature_id = a.feature_id AND NOT c.retired), '[]'::json)
+       AS circuits
 FROM addresses a
 """
 

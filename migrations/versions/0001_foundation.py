@@ -112,15 +112,13 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
     )
     op.create_index('uq_sync_runs_one_running', 'sync_runs', [sa.literal_column('(true)')], unique=True, postgresql_where=sa.text("state = 'running'"))
-    op.create_table('address_circuits',
-    sa.Column('address_feature_id', sa.BigInteger(), nullable=False),
-    sa.Column('circuit_feature_id', sa.BigInteger(), nullable=False),
-    sa.Column('linked_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.ForeignKeyConstraint(['address_feature_id'], ['addresses.feature_id'], name=op.f('fk_address_circuits_address_feature_id_addresses')),
-    sa.ForeignKeyConstraint(['circuit_feature_id'], ['circuits.feature_id'], name=op.f('fk_address_circuits_circuit_feature_id_circuits')),
-    sa.PrimaryKeyConstraint('address_feature_id', 'circuit_feature_id', name=op.f('pk_address_circuits'))
-    )
-    op.create_index(op.f('ix_address_circuits_circuit_feature_id'), 'address_circuits', ['circuit_feature_id'], unique=False)
+    # The address <-> circuit link, derived from each circuit's IQGeo address reference.
+    op.execute("""
+        CREATE VIEW address_circuits AS
+        SELECT c.address_feature_id, c.feature_id AS circuit_feature_id
+        FROM circuits c JOIN addresses a ON a.feature_id = c.address_feature_id
+        WHERE NOT c.retired AND NOT a.retired
+    """)
     op.create_table('quarantined_features',
     sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('sync_run_id', sa.BigInteger(), nullable=False),
@@ -140,8 +138,7 @@ def downgrade() -> None:
     op.drop_index(op.f('ix_quarantined_features_sync_run_id'), table_name='quarantined_features')
     op.drop_index(op.f('ix_quarantined_features_feature_id'), table_name='quarantined_features')
     op.drop_table('quarantined_features')
-    op.drop_index(op.f('ix_address_circuits_circuit_feature_id'), table_name='address_circuits')
-    op.drop_table('address_circuits')
+    op.execute("DROP VIEW address_circuits")
     op.drop_index('uq_sync_runs_one_running', table_name='sync_runs', postgresql_where=sa.text("state = 'running'"))
     op.drop_table('sync_runs')
     op.drop_index('ix_status_transitions_entity', table_name='status_transitions')

@@ -74,7 +74,11 @@ class Importer:
         self.actor = f"sync run {progress.run_id}"
 
     def run(self) -> None:
+        # A crash loses at most the last batches, which the next run writes again.
+        self.conn.execute("SET synchronous_commit = off")
         staging.create_staging(self.conn)
+        merge.ensure_spatial_index(self.conn)
+        self.bulk_load = merge.drop_spatial_index_if_empty(self.conn)
         self.conn.commit()
         addresses: Layer[AddressRow] = Layer(
             self.settings.address_type, "addresses", "seen_addresses",
@@ -82,8 +86,8 @@ class Importer:
         circuits: Layer[CircuitRow] = Layer(
             self.settings.circuit_type, "circuits", "seen_circuits",
             CircuitMapping(self.settings), staging.copy_circuits)
-        self._scan(addresses, "addresses")
         self._scan(circuits, "circuits")
+        self._scan(addresses, "addresses")
         self._finish()
 
     # -- scanning --------------------------------------------------------------------------
@@ -206,12 +210,16 @@ class Importer:
                                      "with different content", b"null") for fid in duplicates])
         self._refuse_empty_scan()
         counts.retired = merge.retire_missing(self.conn, self.actor)
-        links = merge.sync_links(self.conn)
+        links = merge.update_links(self.conn)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)
         counts.circuits_orphaned = len(orphans)
         self._quarantine("circuit", [(str(fid), f"circuit points at unknown address {ref!r}",
                                       b"null") for fid, ref in orphans])
+        if self.bulk_load:
+            self.progress.phase = "indexing"
+            self.report(self.progress)
+            merge.ensure_spatial_index(self.conn)
         self.conn.commit()
         self.progress.phase = "done"
 

@@ -1,7 +1,8 @@
-"""Set-based merges from the staging tables into addresses, circuits and their links.
+"""Set-based merges from the staging tables into addresses and circuits.
 
 Every statement writes only rows whose content changed, so a second run of the same data
-writes nothing and moves no `updated_at`.
+writes nothing and moves no `updated_at`. Circuits are merged before addresses, so a new or
+changed address gets its Circuit property in the same statement that writes it.
 """
 
 from dataclasses import dataclass
@@ -10,40 +11,12 @@ from psycopg import Connection
 
 Conn = Connection[tuple[object, ...]]
 
-MERGE_ADDRESSES = """
-WITH merged AS (
-    INSERT INTO addresses AS a (feature_id, name, street_number, street_name, city, postcode,
-        building, location, gis_attributes, content_hash)
-    SELECT feature_id, name, street_number, street_name, city, postcode, building,
-           ST_SetSRID(ST_MakePoint(lon, lat), 4326), gis_attributes::jsonb, content_hash
-    FROM stage_addresses
-    ON CONFLICT (feature_id) DO UPDATE SET
-        name = EXCLUDED.name, street_number = EXCLUDED.street_number,
-        street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
-        building = EXCLUDED.building, location = EXCLUDED.location,
-        gis_attributes = EXCLUDED.gis_attributes, content_hash = EXCLUDED.content_hash,
-        last_seen_at = now(), updated_at = now(), retired = false, retired_at = NULL
-    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired
-    RETURNING a.feature_id, (xmax = 0) AS inserted
-), affected AS (
-    INSERT INTO affected_addresses SELECT feature_id FROM merged
-)
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
-"""
-
-# Addresses that come back after being retired get their return recorded.
-RECORD_UNRETIRED = """
-INSERT INTO status_transitions (entity_type, entity_id, from_status, to_status, actor, reason)
-SELECT 'address', a.feature_id::text, 'retired', a.status, %(actor)s, 'reappeared in IQGeo'
-FROM stage_addresses s JOIN addresses a USING (feature_id)
-WHERE a.retired
-"""
+GIST_INDEX = "idx_addresses_location"
 
 MERGE_CIRCUITS = """
 WITH before AS (
-    INSERT INTO affected_addresses
-    SELECT c.address_feature_id FROM circuits c JOIN stage_circuits s USING (feature_id)
-    WHERE c.address_feature_id IS NOT NULL
+    SELECT c.feature_id, CASE WHEN c.retired THEN NULL ELSE c.address_feature_id END AS address
+    FROM circuits c JOIN stage_circuits s USING (feature_id)
 ), merged AS (
     INSERT INTO circuits AS c (feature_id, name, address_ref, address_feature_id, properties,
         content_hash)
@@ -55,12 +28,48 @@ WITH before AS (
         content_hash = EXCLUDED.content_hash, last_seen_at = now(), updated_at = now(),
         retired = false, retired_at = NULL
     WHERE %(force)s OR c.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR c.retired
-    RETURNING c.address_feature_id
-), after AS (
-    INSERT INTO affected_addresses
-    SELECT address_feature_id FROM merged WHERE address_feature_id IS NOT NULL
+    RETURNING c.feature_id, c.address_feature_id
+), changes AS (
+    INSERT INTO circuit_changes (feature_id, old_address, new_address)
+    SELECT m.feature_id, b.address, m.address_feature_id
+    FROM merged m LEFT JOIN before b USING (feature_id)
 )
 SELECT count(*) FROM merged
+"""
+
+# The Circuit property of an address is its lowest-numbered live circuit.
+MERGE_ADDRESSES = """
+WITH merged AS (
+    INSERT INTO addresses AS a (feature_id, name, street_number, street_name, city, postcode,
+        building, location, gis_attributes, content_hash, circuit_id, circuit_name)
+    SELECT s.feature_id, s.name, s.street_number, s.street_name, s.city, s.postcode,
+           s.building, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.gis_attributes::jsonb,
+           s.content_hash, first_circuit.feature_id, first_circuit.name
+    FROM stage_addresses s
+    LEFT JOIN LATERAL (
+        SELECT c.feature_id, c.name FROM circuits c
+        WHERE c.address_feature_id = s.feature_id AND NOT c.retired
+        ORDER BY c.feature_id LIMIT 1
+    ) first_circuit ON true
+    ON CONFLICT (feature_id) DO UPDATE SET
+        name = EXCLUDED.name, street_number = EXCLUDED.street_number,
+        street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
+        building = EXCLUDED.building, location = EXCLUDED.location,
+        gis_attributes = EXCLUDED.gis_attributes, content_hash = EXCLUDED.content_hash,
+        circuit_id = EXCLUDED.circuit_id, circuit_name = EXCLUDED.circuit_name,
+        last_seen_at = now(), updated_at = now(), retired = false, retired_at = NULL
+    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
+"""
+
+# Addresses that come back after being retired get their return recorded.
+RECORD_UNRETIRED = """
+INSERT INTO status_transitions (entity_type, entity_id, from_status, to_status, actor, reason)
+SELECT 'address', a.feature_id::text, 'retired', a.status, %(actor)s, 'reappeared in IQGeo'
+FROM stage_addresses s JOIN addresses a USING (feature_id)
+WHERE a.retired
 """
 
 RETIRE_ADDRESSES = """
@@ -74,8 +83,6 @@ WITH retired AS (
                                     reason)
     SELECT 'address', feature_id::text, status, 'retired', %(actor)s, 'vanished from IQGeo'
     FROM retired
-), affected AS (
-    INSERT INTO affected_addresses SELECT feature_id FROM retired
 )
 SELECT count(*) FROM retired
 """
@@ -85,48 +92,38 @@ WITH retired AS (
     UPDATE circuits c SET retired = true, retired_at = now(), updated_at = now()
     WHERE NOT c.retired
       AND NOT EXISTS (SELECT 1 FROM seen_circuits s WHERE s.feature_id = c.feature_id)
-    RETURNING c.address_feature_id
+    RETURNING c.feature_id, c.address_feature_id
 )
-INSERT INTO affected_addresses
-SELECT address_feature_id FROM retired WHERE address_feature_id IS NOT NULL
+INSERT INTO circuit_changes (feature_id, old_address, new_address)
+SELECT feature_id, address_feature_id, NULL FROM retired
 """
 
-# Links are recomputed only for addresses touched in this run (new, changed, retired, or
-# named by a changed circuit before or after the change).
-DESIRED_LINKS = """
-CREATE TEMP TABLE desired_links ON COMMIT DROP AS
-SELECT c.address_feature_id, c.feature_id AS circuit_feature_id, c.name
-FROM circuits c JOIN addresses a ON a.feature_id = c.address_feature_id
-WHERE NOT c.retired AND NOT a.retired
-  AND c.address_feature_id IN (SELECT feature_id FROM affected_addresses)
-"""
-
-UNLINK = """
-DELETE FROM address_circuits l
-WHERE l.address_feature_id IN (SELECT feature_id FROM affected_addresses)
-  AND NOT EXISTS (SELECT 1 FROM desired_links d
-                  WHERE d.address_feature_id = l.address_feature_id
-                    AND d.circuit_feature_id = l.circuit_feature_id)
-"""
-
-LINK = """
-INSERT INTO address_circuits (address_feature_id, circuit_feature_id)
-SELECT address_feature_id, circuit_feature_id FROM desired_links
-ON CONFLICT DO NOTHING
-"""
-
-# The Circuit property of an address: its lowest-numbered linked circuit.
-SET_CIRCUIT_PROPERTY = """
-WITH first_circuit AS (
-    SELECT DISTINCT ON (address_feature_id) address_feature_id, circuit_feature_id, name
-    FROM desired_links ORDER BY address_feature_id, circuit_feature_id
+# Only addresses named by a changed circuit (before or after the change) can need a new
+# Circuit property; addresses written in this run already got theirs in MERGE_ADDRESSES.
+UPDATE_CIRCUIT_PROPERTY = """
+WITH affected AS (
+    SELECT old_address AS feature_id FROM circuit_changes WHERE old_address IS NOT NULL
+    UNION
+    SELECT new_address FROM circuit_changes WHERE new_address IS NOT NULL
+), first_circuit AS (
+    SELECT DISTINCT ON (c.address_feature_id) c.address_feature_id, c.feature_id, c.name
+    FROM circuits c
+    WHERE NOT c.retired AND c.address_feature_id IN (SELECT feature_id FROM affected)
+    ORDER BY c.address_feature_id, c.feature_id
 )
-UPDATE addresses a SET circuit_id = f.circuit_feature_id, circuit_name = f.name,
-                       updated_at = now()
-FROM (SELECT DISTINCT feature_id FROM affected_addresses) t
-LEFT JOIN first_circuit f ON f.address_feature_id = t.feature_id
+UPDATE addresses a SET circuit_id = f.feature_id, circuit_name = f.name, updated_at = now()
+FROM affected t LEFT JOIN first_circuit f ON f.address_feature_id = t.feature_id
 WHERE a.feature_id = t.feature_id
-  AND (a.circuit_id, a.circuit_name) IS DISTINCT FROM (f.circuit_feature_id, f.name)
+  AND (a.circuit_id, a.circuit_name) IS DISTINCT FROM (f.feature_id, f.name)
+"""
+
+LINK_COUNTS = """
+SELECT
+    count(*) FILTER (WHERE new_address IS NOT NULL AND EXISTS (
+        SELECT 1 FROM addresses a WHERE a.feature_id = new_address AND NOT a.retired)),
+    count(*) FILTER (WHERE old_address IS NOT NULL)
+FROM circuit_changes
+WHERE old_address IS DISTINCT FROM new_address
 """
 
 ORPHAN_CIRCUITS = """
@@ -149,6 +146,16 @@ class LinkCounts:
     unlinked: int
 
 
+def _count(conn: Conn, query: str, params: dict[str, object] | None = None) -> int:
+    row = conn.execute(query, params).fetchone()
+    return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+
+def merge_circuits(conn: Conn, force: bool = False) -> int:
+    """Circuits written from stage_circuits; each is noted in circuit_changes."""
+    return _count(conn, MERGE_CIRCUITS, {"force": force})
+
+
 def merge_addresses(conn: Conn, actor: str, force: bool = False) -> tuple[int, int]:
     """(inserted, updated) from stage_addresses; `force` rewrites unchanged rows too."""
     conn.execute(RECORD_UNRETIRED, {"actor": actor})
@@ -157,28 +164,21 @@ def merge_addresses(conn: Conn, actor: str, force: bool = False) -> tuple[int, i
     return int(row[0]), int(row[1])  # type: ignore[call-overload]
 
 
-def merge_circuits(conn: Conn, force: bool = False) -> int:
-    row = conn.execute(MERGE_CIRCUITS, {"force": force}).fetchone()
-    return int(row[0]) if row else 0  # type: ignore[call-overload]
-
-
 def retire_missing(conn: Conn, actor: str) -> int:
     """Retire (never delete) what this complete scan did not see; returns addresses retired."""
     conn.execute("ANALYZE seen_addresses")
     conn.execute("ANALYZE seen_circuits")
-    row = conn.execute(RETIRE_ADDRESSES, {"actor": actor}).fetchone()
     conn.execute(RETIRE_CIRCUITS)
-    return int(row[0]) if row else 0  # type: ignore[call-overload]
+    return _count(conn, RETIRE_ADDRESSES, {"actor": actor})
 
 
-def sync_links(conn: Conn) -> LinkCounts:
-    conn.execute("ANALYZE affected_addresses")
-    conn.execute(DESIRED_LINKS)
-    unlinked = conn.execute(UNLINK).rowcount
-    linked = conn.execute(LINK).rowcount
-    conn.execute(SET_CIRCUIT_PROPERTY)
-    conn.execute("TRUNCATE affected_addresses")
-    return LinkCounts(linked=linked, unlinked=unlinked)
+def update_links(conn: Conn) -> LinkCounts:
+    """Bring the Circuit property up to date and count the links made and broken."""
+    conn.execute("ANALYZE circuit_changes")
+    conn.execute(UPDATE_CIRCUIT_PROPERTY)
+    row = conn.execute(LINK_COUNTS).fetchone()
+    assert row is not None
+    return LinkCounts(linked=int(row[0]), unlinked=int(row[1]))  # type: ignore[call-overload]
 
 
 def orphan_circuits(conn: Conn) -> list[tuple[int, str]]:
@@ -189,3 +189,16 @@ def conflicting_duplicates(conn: Conn, seen_table: str) -> list[int]:
     assert seen_table in ("seen_addresses", "seen_circuits")
     query = CONFLICTING_DUPLICATES.format(table=seen_table)
     return [int(r[0]) for r in conn.execute(query)]  # type: ignore[call-overload]
+
+
+def drop_spatial_index_if_empty(conn: Conn) -> bool:
+    """Loading an empty table is faster without its GiST index; built again by
+    `ensure_spatial_index` at the end, or at the start of the next run if this one dies."""
+    if conn.execute("SELECT EXISTS (SELECT 1 FROM addresses)").fetchone() == (True,):
+        return False
+    conn.execute(f"DROP INDEX IF EXISTS {GIST_INDEX}")
+    return True
+
+
+def ensure_spatial_index(conn: Conn) -> None:
+    conn.execute(f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON addresses USING gist (location)")

@@ -21,8 +21,10 @@ CREATE TEMP TABLE IF NOT EXISTS stage_circuits (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS seen_addresses (feature_id bigint, content_hash bigint);
 CREATE TEMP TABLE IF NOT EXISTS seen_circuits (feature_id bigint, content_hash bigint);
-CREATE TEMP TABLE IF NOT EXISTS affected_addresses (feature_id bigint);
-TRUNCATE seen_addresses, seen_circuits, affected_addresses;
+CREATE TEMP TABLE IF NOT EXISTS circuit_changes (
+    feature_id bigint, old_address bigint, new_address bigint
+);
+TRUNCATE seen_addresses, seen_circuits, circuit_changes;
 """
 
 _ADDRESS_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "float8",

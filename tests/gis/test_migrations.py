@@ -14,8 +14,8 @@ from gis.models import Base
 from migrations import alembic_config
 from tests.conftest import _url_for
 
-TABLES = {"addresses", "circuits", "address_circuits", "sync_runs", "quarantined_features",
-          "status_transitions", "api_keys"}
+TABLES = {"addresses", "circuits", "sync_runs", "quarantined_features", "status_transitions",
+          "api_keys", "address_circuits"}
 
 
 @pytest.fixture
@@ -31,7 +31,8 @@ def scratch_url():
 def tables(url):
     engine = create_engine(sqlalchemy_url(url))
     try:
-        return set(inspect(engine).get_table_names()) & TABLES
+        inspector = inspect(engine)
+        return set(inspector.get_table_names() + inspector.get_view_names()) & TABLES
     finally:
         engine.dispose()
 

@@ -87,6 +87,9 @@ class Importer:
             self.settings.circuit_type, "circuits", "seen_circuits",
             CircuitMapping(self.settings), staging.copy_circuits)
         self._scan(circuits, "circuits")
+        # Fresh statistics, so the address merge looks circuits up by index.
+        self.conn.execute("ANALYZE circuits")
+        self.conn.commit()
         self._scan(addresses, "addresses")
         self._finish()
 
@@ -210,7 +213,7 @@ class Importer:
                                      "with different content", b"null") for fid in duplicates])
         self._refuse_empty_scan()
         counts.retired = merge.retire_missing(self.conn, self.actor)
-        links = merge.update_links(self.conn)
+        links = merge.update_links(self.conn, addresses_all_new=self.bulk_load)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)
         counts.circuits_orphaned = len(orphans)

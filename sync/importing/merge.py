@@ -172,10 +172,14 @@ def retire_missing(conn: Conn, actor: str) -> int:
     return _count(conn, RETIRE_ADDRESSES, {"actor": actor})
 
 
-def update_links(conn: Conn) -> LinkCounts:
-    """Bring the Circuit property up to date and count the links made and broken."""
+def update_links(conn: Conn, addresses_all_new: bool) -> LinkCounts:
+    """Bring the Circuit property up to date and count the links made and broken.
+
+    When every address was written in this run, after all circuits, each already has its
+    Circuit property and the update is skipped."""
     conn.execute("ANALYZE circuit_changes")
-    conn.execute(UPDATE_CIRCUIT_PROPERTY)
+    if not addresses_all_new:
+        conn.execute(UPDATE_CIRCUIT_PROPERTY)
     row = conn.execute(LINK_COUNTS).fetchone()
     assert row is not None
     return LinkCounts(linked=int(row[0]), unlinked=int(row[1]))  # type: ignore[call-overload]

@@ -170,7 +170,7 @@ def sim(make_sim: SimFactory) -> tuple[Simulator, IQGeoSettings]:
 # -- the API -----------------------------------------------------------------------------
 @pytest.fixture
 def api_settings(database_url: str) -> ApiSettings:
-    return ApiSettings(database_url=database_url, FIBERSYNC_MAX_BODY_BYTES=64 * 1024)
+    return ApiSettings(database_url=database_url, max_body_bytes=64 * 1024)
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ Reader = Annotated[Principal, Depends(require_roles(Role.planner, Role.bss))]
 @router.get("")
 def list_addresses(request: Request, session: SessionDep, _: Reader,
                    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                   after: Annotated[int | None, Query(description="feature id to page after")] = None,
+                   after: Annotated[int | None, Query(description="feature id to page after")]
+                   = None,
                    status: AddressStatus | None = None,
                    include_retired: bool = False) -> dict[str, Any]:
     """A GeoJSON FeatureCollection in feature id order, with a `next` link (keyset paging)."""

@@ -40,7 +40,8 @@ class SyncRun(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    full_rewrite: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=text("false"))
+    full_rewrite: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                               server_default=text("false"))
     state: Mapped[str] = mapped_column(Text, nullable=False)
     phase: Mapped[str] = mapped_column(Text, nullable=False, server_default="starting")
     started_by: Mapped[str] = mapped_column(Text, nullable=False)

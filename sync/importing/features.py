@@ -133,8 +133,8 @@ class AddressMapping(_Mapping):
 
     def __init__(self, settings: IQGeoSettings) -> None:
         self.extras = list(settings.extra_fields)
-        super().__init__([settings.address_fields.get(c, c) for c in ADDRESS_COLUMNS]
-                         + self.extras)
+        super().__init__([*(settings.address_fields.get(c, c) for c in ADDRESS_COLUMNS),
+                          *self.extras])
 
     def fingerprint(self, feature: Feature) -> int:
         return content_hash((self.values(feature), feature.get("geometry"), feature.get("crs")))
@@ -165,8 +165,8 @@ class CircuitMapping(_Mapping):
 
     def __init__(self, settings: IQGeoSettings) -> None:
         self.extras = list(settings.circuit_extra_fields)
-        super().__init__([settings.circuit_name_field, settings.circuit_address_field]
-                         + self.extras)
+        super().__init__([settings.circuit_name_field, settings.circuit_address_field,
+                          *self.extras])
 
     def fingerprint(self, feature: Feature) -> int:
         return content_hash(self.values(feature))

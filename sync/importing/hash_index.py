@@ -43,4 +43,5 @@ class HashIndex:
         at = np.searchsorted(self.ids, ids)
         at_clipped = np.minimum(at, len(self.ids) - 1)
         known = self.ids[at_clipped] == ids
-        return ~known | (self.hashes[at_clipped] != hashes)
+        changed: np.ndarray = ~known | (self.hashes[at_clipped] != hashes)
+        return changed

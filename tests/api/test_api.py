@@ -3,7 +3,6 @@
 import time
 
 import pytest
-
 from sqlalchemy import text
 
 from sync.importing import run_sync, start_sync

@@ -4,7 +4,11 @@ import pytest
 
 from fixtures.iqgeo_sim import FaultRule
 from sync.iqgeo import (
-    IQGeoAbort, IQGeoAuthError, IQGeoClient, IQGeoNotFound, IQGeoUnavailable,
+    IQGeoAbort,
+    IQGeoAuthError,
+    IQGeoClient,
+    IQGeoNotFound,
+    IQGeoUnavailable,
 )
 
 
@@ -105,7 +109,6 @@ def test_not_found(sim, client):
 
 def test_server_down_is_unavailable(waits):
     from sync.iqgeo import IQGeoSettings
-
     from tests.conftest import free_port
 
     settings = IQGeoSettings(url=f"http://127.0.0.1:{free_port()}", max_attempts=3,

@@ -11,22 +11,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
-import orjson
 from psycopg import Connection
 
 from gis.errors import UpstreamUnavailable
 from sync.importing import merge, staging
+from sync.importing.classify import PageResult, Reject
 from sync.importing.features import (
     AddressMapping,
     AddressRow,
     CircuitMapping,
     CircuitRow,
-    Feature,
-    Rejected,
-    feature_id_of,
 )
 from sync.importing.hash_index import HashIndex
-from sync.importing.pages import fetch_pages, layer_total
+from sync.importing.pages import read_layer
 from sync.importing.runs import RunProgress
 from sync.iqgeo import IQGeoClient, IQGeoSettings
 
@@ -51,12 +48,15 @@ class Layer(Generic[Row]):
 
 
 @dataclass
-class Batch(Generic[Row]):
-    rows: dict[int, Row] = field(default_factory=dict)
-    seen_ids: list[int] = field(default_factory=list)
-    seen_hashes: list[int] = field(default_factory=list)
+class Batch:
+    """What has been read since the last flush."""
+
+    rows: dict[int, AddressRow | CircuitRow] = field(default_factory=dict)
+    seen_ids: list[np.ndarray] = field(default_factory=list)
+    seen_hashes: list[np.ndarray] = field(default_factory=list)
     seen_rejected: list[int] = field(default_factory=list)
-    rejects: list[tuple[str | None, str, bytes]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    seen_count: int = 0
     read_unchanged: int = 0
 
 
@@ -100,81 +100,53 @@ class Importer:
         self.report(self.progress)
         index = HashIndex.load(self.conn, layer.table) if not self.force else HashIndex.empty()
         self.conn.commit()
-        batch: Batch[Row] = Batch()
-        pages = fetch_pages(self.clients, layer.feature_type, self.settings.page_size)
+        batch = Batch()
+        pages = read_layer(self.settings, self.clients, layer.kind, layer.feature_type, index)
         for page in pages:
-            self._count_page(layer, len(page))
-            self._take_page(layer, page, index, batch)
-            if len(batch.rows) >= self.batch_size or len(batch.seen_ids) >= 8 * self.batch_size:
+            self._count_page(layer, page)
+            self._absorb(page, batch)
+            if len(batch.rows) >= self.batch_size or batch.seen_count >= 8 * self.batch_size:
                 self._flush(layer, batch)
                 batch = Batch()
             self.report(self.progress)
         self._flush(layer, batch)
         self.report(self.progress)
 
-    def _count_page(self, layer: Layer[Any], size: int) -> None:
+    def _count_page(self, layer: Layer[Any], page: PageResult) -> None:
         counts = self.progress.counts
-        counts.pages_read += 1
+        counts.pages_read += 1 if page.size else 0
         if layer.kind == "address":
-            counts.features_read += size
+            counts.features_read += page.size
         else:
-            counts.circuits_read += size
-        self.progress.total_estimate = layer_total(self.clients)
+            counts.circuits_read += page.size
+        if page.total is not None:
+            self.progress.total_estimate = page.total
 
-    def _take_page(self, layer: Layer[Row], page: list[Feature], index: HashIndex,
-                   batch: Batch[Row]) -> None:
-        """Fingerprint every feature; validate and keep only the new or changed ones."""
-        candidates: list[Feature] = []
-        fingerprints: list[int] = []
-        for feature in page:
-            try:
-                fingerprints.append(layer.mapping.fingerprint(feature))
-                candidates.append(feature)
-            except (AttributeError, TypeError) as error:
-                self._reject(batch, layer.kind, feature, f"unreadable feature: {error}")
-        ids = np.fromiter((_quick_id(f) for f in candidates), dtype=np.int64,
-                          count=len(candidates))
-        hashes = np.array(fingerprints, dtype=np.int64)
-        changed = index.changed(ids, hashes) | (ids <= 0)
-        unchanged = ~changed
-        batch.seen_ids.extend(ids[unchanged].tolist())
-        batch.seen_hashes.extend(hashes[unchanged].tolist())
-        batch.read_unchanged += int(unchanged.sum())
-        for position in np.flatnonzero(changed).tolist():
-            self._take_changed(layer, candidates[position], fingerprints[position], batch)
+    def _absorb(self, page: PageResult, batch: Batch) -> None:
+        batch.seen_ids.append(page.seen_ids)
+        batch.seen_hashes.append(page.seen_hashes)
+        batch.seen_count += len(page.seen_ids)
+        batch.read_unchanged += page.unchanged
+        for rejected in page.rejects:
+            self._reject(batch, rejected)
+        for row in page.rows:
+            earlier = batch.rows.get(row.feature_id)
+            if earlier is None:
+                batch.rows[row.feature_id] = row
+            elif earlier.content_hash != row.content_hash:
+                self._reject(batch, Reject(row.feature_id, "feature id seen twice in one scan "
+                                           "with different content; the first was kept", b"null"))
 
-    def _take_changed(self, layer: Layer[Row], feature: Feature, fingerprint: int,
-                      batch: Batch[Row]) -> None:
-        try:
-            row: Row = layer.mapping.row(feature, fingerprint)  # type: ignore[assignment]
-        except Rejected as error:
-            self._reject(batch, layer.kind, feature, str(error))
-            return
-        batch.seen_ids.append(row.feature_id)
-        batch.seen_hashes.append(row.content_hash)
-        earlier = batch.rows.get(row.feature_id)
-        if earlier is None:
-            batch.rows[row.feature_id] = row
-        elif earlier.content_hash != row.content_hash:
-            self._reject(batch, layer.kind, feature,
-                         "feature id seen twice in one scan with different content; "
-                         "the first was kept")
+    def _reject(self, batch: Batch, rejected: Reject) -> None:
+        if rejected.feature_id is not None:  # still seen: invalid is not vanished
+            batch.seen_rejected.append(rejected.feature_id)
+        batch.rejects.append(rejected)
 
-    def _reject(self, batch: Batch[Any], kind: str, feature: Any, reason: str) -> None:
-        try:
-            fid: int | None = feature_id_of(feature)
-        except Rejected:
-            fid = None
-        if fid is not None:  # still seen: an invalid feature is not a vanished one
-            batch.seen_rejected.append(fid)
-        payload = orjson.dumps(feature, default=str)
-        batch.rejects.append((None if fid is None else str(fid), reason, payload))
-
-    def _flush(self, layer: Layer[Row], batch: Batch[Row]) -> None:
+    def _flush(self, layer: Layer[Row], batch: Batch) -> None:
         counts = self.progress.counts
         rows = list(batch.rows.values())
         if rows:
-            layer.copy(self.conn, rows)
+            layer.copy(self.conn, rows)  # type: ignore[arg-type]
             if layer.kind == "address":
                 inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force)
                 counts.inserted += inserted
@@ -184,20 +156,20 @@ class Importer:
                 merge.merge_circuits(self.conn, self.force)
         if layer.kind == "address":
             counts.unchanged += batch.read_unchanged
-        staging.copy_seen(self.conn, layer.seen_table, batch.seen_ids, batch.seen_hashes,
-                          batch.seen_rejected)
+        staging.copy_seen(self.conn, layer.seen_table, _joined(batch.seen_ids),
+                          _joined(batch.seen_hashes), batch.seen_rejected)
         self._quarantine(layer.kind, batch.rejects)
         self.conn.commit()
 
-    def _quarantine(self, kind: str, rejects: list[tuple[str | None, str, bytes]]) -> None:
+    def _quarantine(self, kind: str, rejects: list[Reject]) -> None:
         if not rejects:
             return
         with self.conn.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO quarantined_features (sync_run_id, feature_type, feature_id,"
                 " reason, payload) VALUES (%s, %s, %s, %s, %s::jsonb)",
-                [(self.progress.run_id, kind, fid, reason, payload.decode())
-                 for fid, reason, payload in rejects],
+                [(self.progress.run_id, kind, None if r.feature_id is None else str(r.feature_id),
+                  r.reason, r.payload.decode()) for r in rejects],
             )
         if kind == "address":
             self.progress.counts.rejected += len(rejects)
@@ -209,16 +181,17 @@ class Importer:
         counts = self.progress.counts
         for kind, seen in (("address", "seen_addresses"), ("circuit", "seen_circuits")):
             duplicates = merge.conflicting_duplicates(self.conn, seen)
-            self._quarantine(kind, [(str(fid), "feature id seen more than once in one scan "
-                                     "with different content", b"null") for fid in duplicates])
+            self._quarantine(kind, [Reject(fid, "feature id seen more than once in one scan "
+                                           "with different content", b"null")
+                                    for fid in duplicates])
         self._refuse_empty_scan()
         counts.retired = merge.retire_missing(self.conn, self.actor)
         links = merge.update_links(self.conn, addresses_all_new=self.bulk_load)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)
         counts.circuits_orphaned = len(orphans)
-        self._quarantine("circuit", [(str(fid), f"circuit points at unknown address {ref!r}",
-                                      b"null") for fid, ref in orphans])
+        self._quarantine("circuit", [Reject(fid, f"circuit points at unknown address {ref!r}",
+                                            b"null") for fid, ref in orphans])
         if self.bulk_load:
             self.progress.phase = "indexing"
             self.report(self.progress)
@@ -237,7 +210,6 @@ class Importer:
             )
 
 
-def _quick_id(feature: Feature) -> int:
-    """The top-level integer id, or 0 to send the feature down the validating path."""
-    fid = feature.get("id")
-    return fid if type(fid) is int and 0 < fid < 2**63 else 0
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty(0, dtype=np.int64)

@@ -59,7 +59,7 @@ _COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
 _COPY_TRAILER = b"\xff\xff"
 
 
-def copy_seen(conn: Conn, table: str, ids: Sequence[int], hashes: Sequence[int],
+def copy_seen(conn: Conn, table: str, ids: np.ndarray, hashes: np.ndarray,
               rejected_ids: Sequence[int]) -> None:
     """Record the ids read in this scan; a rejected feature that has an id gets a NULL hash."""
     assert table in ("seen_addresses", "seen_circuits")

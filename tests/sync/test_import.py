@@ -294,3 +294,4 @@ def test_one_run_at_a_time(sim, database_url, engine):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT state FROM sync_runs WHERE id = :i"),
                             {"i": run_id}).scalar() == "interrupted"
+

@@ -8,7 +8,7 @@ Retiring happens only after a complete scan.
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 import numpy as np
 from psycopg import Connection
@@ -16,12 +16,7 @@ from psycopg import Connection
 from gis.errors import UpstreamUnavailable
 from sync.importing import merge, staging
 from sync.importing.classify import PageResult, Reject
-from sync.importing.features import (
-    AddressMapping,
-    AddressRow,
-    CircuitMapping,
-    CircuitRow,
-)
+from sync.importing.features import AddressRow, CircuitRow
 from sync.importing.hash_index import HashIndex
 from sync.importing.pages import read_layer
 from sync.importing.runs import RunProgress
@@ -29,22 +24,17 @@ from sync.iqgeo import IQGeoClient, IQGeoSettings
 
 logger = logging.getLogger(__name__)
 Conn = Connection[tuple[object, ...]]
-Row = TypeVar("Row", AddressRow, CircuitRow)
 
 
-@dataclass
-class Layer(Generic[Row]):
+@dataclass(frozen=True)
+class Layer:
     """How one IQGeo layer is read, staged and merged."""
 
+    kind: str  # "address" or "circuit"
     feature_type: str
     table: str
     seen_table: str
-    mapping: AddressMapping | CircuitMapping
-    copy: Callable[[Conn, Sequence[Row]], None]
-
-    @property
-    def kind(self) -> str:
-        return self.mapping.kind
+    copy: Callable[[Conn, Sequence[Any]], None]
 
 
 @dataclass
@@ -80,12 +70,10 @@ class Importer:
         merge.ensure_spatial_index(self.conn)
         self.bulk_load = merge.drop_spatial_index_if_empty(self.conn)
         self.conn.commit()
-        addresses: Layer[AddressRow] = Layer(
-            self.settings.address_type, "addresses", "seen_addresses",
-            AddressMapping(self.settings), staging.copy_addresses)
-        circuits: Layer[CircuitRow] = Layer(
-            self.settings.circuit_type, "circuits", "seen_circuits",
-            CircuitMapping(self.settings), staging.copy_circuits)
+        addresses = Layer("address", self.settings.address_type, "addresses",
+                          "seen_addresses", staging.copy_addresses)
+        circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits",
+                         staging.copy_circuits)
         self._scan(circuits, "circuits")
         # Fresh statistics, so the address merge looks circuits up by index.
         self.conn.execute("ANALYZE circuits")
@@ -94,7 +82,7 @@ class Importer:
         self._finish()
 
     # -- scanning --------------------------------------------------------------------------
-    def _scan(self, layer: Layer[Row], phase: str) -> None:
+    def _scan(self, layer: Layer, phase: str) -> None:
         self.progress.phase = phase
         self.progress.total_estimate = None
         self.report(self.progress)
@@ -112,7 +100,7 @@ class Importer:
         self._flush(layer, batch)
         self.report(self.progress)
 
-    def _count_page(self, layer: Layer[Any], page: PageResult) -> None:
+    def _count_page(self, layer: Layer, page: PageResult) -> None:
         counts = self.progress.counts
         counts.pages_read += 1 if page.size else 0
         if layer.kind == "address":
@@ -142,11 +130,11 @@ class Importer:
             batch.seen_rejected.append(rejected.feature_id)
         batch.rejects.append(rejected)
 
-    def _flush(self, layer: Layer[Row], batch: Batch) -> None:
+    def _flush(self, layer: Layer, batch: Batch) -> None:
         counts = self.progress.counts
         rows = list(batch.rows.values())
         if rows:
-            layer.copy(self.conn, rows)  # type: ignore[arg-type]
+            layer.copy(self.conn, rows)
             if layer.kind == "address":
                 inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force)
                 counts.inserted += inserted

@@ -98,9 +98,13 @@ class IQGeoClient:
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            return self._http.request(method, path, **kwargs)
+            response = self._http.request(method, path, **kwargs)
         except (httpx.TransportError, httpx.DecodingError) as error:
             raise _Transient(f"{type(error).__name__}: {error}") from None
+        # httpx links a response and its (already read) stream both ways; unlinking them lets
+        # a page's body be freed as soon as it is parsed instead of at the next GC pass.
+        response.stream = httpx.ByteStream(b"")
+        return response
 
     @staticmethod
     def _needs_login(response: httpx.Response, method: str) -> bool:

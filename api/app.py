@@ -7,7 +7,7 @@ from sqlalchemy.orm import sessionmaker
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
-from api.routers import addresses, health, meta, sync_runs
+from api.routers import addresses, areas, health, meta, sync_runs, templates, work_orders
 from api.settings import ApiSettings
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
@@ -30,8 +30,12 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     app.state.metrics = Metrics()
 
     install_problem_handlers(app)
-    for router in (health.router, meta.router, sync_runs.router, addresses.router):
+    for router in (health.router, meta.router, sync_runs.router, addresses.router,
+                   areas.router, templates.router, work_orders.router):
         app.include_router(router)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
+    upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
+                       path_limits={"/areas/uploads": upload_limit})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

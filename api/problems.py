@@ -24,7 +24,8 @@ DOMAIN_STATUS: dict[type[FiberSyncError], int] = {
 
 def problem(status: int, detail: str, *, title: str | None = None,
             errors: list[dict[str, Any]] | None = None, instance: str | None = None,
-            headers: dict[str, str] | None = None) -> JSONResponse:
+            headers: dict[str, str] | None = None,
+            extensions: dict[str, Any] | None = None) -> JSONResponse:
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": f"urn:fibersync:problem:{phrase.lower().replace(' ', '-')}",
@@ -36,6 +37,7 @@ def problem(status: int, detail: str, *, title: str | None = None,
         body["instance"] = instance
     if errors:
         body["errors"] = errors
+    body.update(extensions or {})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
@@ -49,7 +51,7 @@ def _status_of(error: FiberSyncError) -> int:
 async def _domain(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, FiberSyncError)
     return problem(_status_of(error), error.detail, errors=error.errors,
-                   instance=request.url.path)
+                   instance=request.url.path, extensions=error.extensions)
 
 
 async def _http(request: Request, error: Exception) -> JSONResponse:

@@ -11,3 +11,10 @@ class ApiSettings(DatabaseSettings):
 
     max_body_bytes: int = Field(
         1_048_576, validation_alias=AliasChoices("FIBERSYNC_MAX_BODY_BYTES", "max_body_bytes"))
+    # Area uploads (GeoPackage, zipped Shapefile, GeoJSON) and area geometry.
+    max_upload_bytes: int = Field(
+        20 * 1_048_576,
+        validation_alias=AliasChoices("FIBERSYNC_MAX_UPLOAD_BYTES", "max_upload_bytes"))
+    max_area_vertices: int = Field(
+        100_000,
+        validation_alias=AliasChoices("FIBERSYNC_MAX_AREA_VERTICES", "max_area_vertices"))

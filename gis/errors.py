@@ -6,10 +6,12 @@ from typing import Any
 class FiberSyncError(Exception):
     """Base of every domain error; `errors` carries per-item details for the client."""
 
-    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, detail: str, errors: list[dict[str, Any]] | None = None,
+                 **extensions: Any) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.extensions = extensions  # extra members of the problem, e.g. `allowed`
 
 
 class NotFound(FiberSyncError):
@@ -26,3 +28,12 @@ class InvalidInput(FiberSyncError):
 
 class UpstreamUnavailable(FiberSyncError):
     """A system we depend on (IQGeo) is not answering."""
+
+
+class TransitionNotAllowed(Conflict):
+    """A status change the life cycle does not allow; `allowed` lists the ones it does."""
+
+    def __init__(self, entity: str, current: str, wanted: str, allowed: list[str]) -> None:
+        options = ", ".join(allowed) or "none"
+        super().__init__(f"{entity} is {current} and cannot move to {wanted}; "
+                         f"allowed: {options}", current=current, allowed=allowed)

@@ -27,3 +27,30 @@ class Role(StrEnum):
     bss = "bss"
     isp = "isp"
     technician = "technician"
+
+
+class AreaStatus(StrEnum):
+    """A project area's life: the planner moves it forward one step at a time."""
+
+    planned = "planned"
+    surveyed = "surveyed"
+    in_deployment = "in_deployment"
+    built = "built"
+
+
+class WorkOrderStatus(StrEnum):
+    open = "open"
+    scheduled = "scheduled"
+    in_progress = "in_progress"
+    completed = "completed"
+    cancelled = "cancelled"
+
+
+# An address may have at most one work order in these states (a partial unique index).
+OPEN_WORK_ORDER_STATUSES = (WorkOrderStatus.open, WorkOrderStatus.scheduled,
+                            WorkOrderStatus.in_progress)
+
+
+class TaskStatus(StrEnum):
+    open = "open"
+    completed = "completed"

@@ -6,6 +6,7 @@ from sqlalchemy import create_engine, pool
 
 from gis.database import sqlalchemy_url
 from gis.models import Base
+from workorders import models as _workorder_models  # noqa: F401  registers their tables
 
 config = context.config
 

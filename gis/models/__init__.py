@@ -2,11 +2,13 @@
 
 from gis.models.address import Address, Circuit
 from gis.models.api_key import ApiKey
+from gis.models.area import Area
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
+from gis.models.outbox import OutboxEvent
 from gis.models.sync_run import QuarantinedFeature, SyncRun
 
 __all__ = [
-    "Address", "ApiKey", "Base", "Circuit", "QuarantinedFeature",
+    "Address", "ApiKey", "Area", "Base", "Circuit", "OutboxEvent", "QuarantinedFeature",
     "StatusTransition", "SyncRun",
 ]

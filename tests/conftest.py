@@ -33,8 +33,10 @@ from migrations import HERE as MIGRATIONS
 from migrations import alembic_config
 from sync.iqgeo import IQGeoSettings
 
-MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features",
-                  "sync_runs", "status_transitions", "api_keys")
+# Everything but the seeded work order templates, which tests never commit changes to.
+MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features", "sync_runs",
+                  "status_transitions", "api_keys", "areas", "work_orders",
+                  "work_order_tasks", "outbox")
 
 
 def _url_for(database: str) -> str:

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from gis.errors import Conflict
 from gis.status import AddressStatus
 from workorders.models import OPEN_STATUSES_SQL, Purpose
 from workorders.templates import template_choice
@@ -165,7 +167,12 @@ def spawn_work_orders(session: Session, scope: Scope, plan: Plan, actor: str,
               "eligible": [s.value for s in plan.eligible], "purpose": plan.purpose.value,
               "move_to": plan.move_to.value if plan.move_to else None,
               "actor": actor, "reason": reason}
-    row = session.execute(text(sql), params).one()
+    try:
+        row = session.execute(text(sql), params).one()
+    except DataError as error:  # a rule compared a value it cannot (e.g. "many" >= 10)
+        problem = str(error.orig).splitlines()[0]
+        raise Conflict(f"a work order template rule failed on an address in scope, so "
+                       f"nothing was done: {problem}; fix the rule or the address") from error
     return _counts(row, plan)
 
 

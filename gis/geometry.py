@@ -106,7 +106,7 @@ def _transform(crs: CRS) -> Any:
 
 
 def _check_valid(geometry: BaseGeometry, when: str) -> None:
-    if geometry.area <= 0:
+    if geometry.convex_hull.area <= 0:  # all points on a line, or one point
         raise GeometryProblem(f"the polygon is degenerate: it has no area{when}")
     if not geometry.is_valid:
         raise GeometryProblem(f"invalid polygon{when}: {shapely.is_valid_reason(geometry)}")

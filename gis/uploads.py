@@ -1,6 +1,7 @@
 """Area files (GeoPackage, zipped Shapefile, GeoJSON) read with pyogrio, one area per feature."""
 
 import io
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from typing import Any
@@ -51,12 +52,18 @@ def _plain(value: Any) -> Any:
 
 def read_layer(data: bytes, filename: str, name_field: str, layer: str | None) -> RawLayer:
     """Reads the first (or the named) layer. Raises InvalidInput if the file cannot be read."""
-    if _suffix(filename) == ".zip" and not zipfile.is_zipfile(io.BytesIO(data)):
+    suffix = _suffix(filename)
+    if suffix == ".zip" and not zipfile.is_zipfile(io.BytesIO(data)):
         raise InvalidInput(f"{filename!r} is not a zip archive")
-    try:
-        meta, _, wkbs, columns = pyogrio.raw.read(io.BytesIO(data), layer=layer)
-    except (DataSourceError, DataLayerError) as error:
-        raise InvalidInput(f"{filename!r} could not be read: {error}") from error
+    # A named file, so GDAL picks its driver by extension as it would for a planner's file.
+    with tempfile.NamedTemporaryFile(suffix=suffix) as spooled:
+        spooled.write(data)
+        spooled.flush()
+        try:
+            meta, _, wkbs, columns = pyogrio.raw.read(spooled.name, layer=layer)
+        except (DataSourceError, DataLayerError) as error:
+            raise InvalidInput(f"{filename!r} could not be read: "
+                               f"{str(error).replace(spooled.name, filename)}") from error
     fields = [str(f) for f in meta["fields"]]
     if name_field not in fields:
         raise InvalidInput(f"{filename!r} has no attribute {name_field!r} to name the areas; "

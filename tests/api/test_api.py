@@ -129,10 +129,12 @@ def test_addresses_as_geojson_with_keyset_paging(client, keys, sim, database_url
 @pytest.mark.usefixtures("committed")
 def test_readyz_reports_a_schema_behind_head(client, engine):
     with engine.begin() as conn:
+        head = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         conn.execute(text("UPDATE alembic_version SET version_num = 'old'"))
     try:
         body = assert_problem(client.get("/readyz"), 503)
         assert "fibersync db upgrade" in body["detail"]
     finally:
         with engine.begin() as conn:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+            conn.execute(text("UPDATE alembic_version SET version_num = :head"),
+                         {"head": head})

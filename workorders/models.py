@@ -131,18 +131,18 @@ class WorkOrder(Base):
 
 
 class WorkOrderTask(Base):
-    """A task of an order; what it is and what evidence it needs comes from the template."""
+    """A task of an order, keyed by its position in the template; what it is and what
+    evidence it needs comes from the template version the order was made from."""
 
     __tablename__ = "work_order_tasks"
     __table_args__ = (
-        UniqueConstraint("work_order_id", "position"),
         CheckConstraint(values_check("status", _values(TaskStatus)), name="status"),
     )
 
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    # No surrogate id: a deployment writes ~8 tasks per address and each index costs.
     work_order_id: Mapped[int] = mapped_column(
-        ForeignKey("work_orders.id", ondelete="CASCADE"), nullable=False)
-    position: Mapped[int] = mapped_column(Integer, nullable=False)
+        ForeignKey("work_orders.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(Text, nullable=False)
     assignee_type: Mapped[str] = mapped_column(Text, nullable=False)
     assignee_id: Mapped[str] = mapped_column(Text, nullable=False)

@@ -53,7 +53,7 @@ ORDER BY w.id LIMIT :limit
 """
 
 _TASKS = text("""
-SELECT k.work_order_id, k.id, k.position, k.kind, tt.name, k.assignee_type, k.assignee_id,
+SELECT k.work_order_id, k.position, k.kind, tt.name, k.assignee_type, k.assignee_id,
        k.status, tt.evidence AS evidence_required, k.completed_at, k.completed_by
 FROM work_order_tasks k
 JOIN work_orders w ON w.id = k.work_order_id

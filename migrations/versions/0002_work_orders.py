@@ -104,9 +104,8 @@ def upgrade() -> None:
     op.create_index(op.f('ix_work_orders_area_id'), 'work_orders', ['area_id'], unique=False)
     op.create_index('uq_work_orders_open_address', 'work_orders', ['address_feature_id'], unique=True, postgresql_where=sa.text("status IN ('open', 'scheduled', 'in_progress')"))
     op.create_table('work_order_tasks',
-    sa.Column('id', sa.BigInteger(), nullable=False),
     sa.Column('work_order_id', sa.BigInteger(), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('kind', sa.Text(), nullable=False),
     sa.Column('assignee_type', sa.Text(), nullable=False),
     sa.Column('assignee_id', sa.Text(), nullable=False),
@@ -115,8 +114,7 @@ def upgrade() -> None:
     sa.Column('completed_by', sa.Text(), nullable=True),
     sa.CheckConstraint("status IN ('open', 'completed')", name=op.f('ck_work_order_tasks_status')),
     sa.ForeignKeyConstraint(['work_order_id'], ['work_orders.id'], name=op.f('fk_work_order_tasks_work_order_id_work_orders'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_work_order_tasks')),
-    sa.UniqueConstraint('work_order_id', 'position', name=op.f('uq_work_order_tasks_work_order_id'))
+    sa.PrimaryKeyConstraint('work_order_id', 'position', name=op.f('pk_work_order_tasks'))
     )
     _seed_templates()
 

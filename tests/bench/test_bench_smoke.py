@@ -15,3 +15,14 @@ def test_import_bench_smoke(repo_root):
     assert "full import" in done.stdout and "re-sync" in done.stdout
     assert "inserted=3000" in done.stdout
     assert "updated=" in done.stdout and "retired=" in done.stdout
+
+
+def test_deploy_bench_smoke(repo_root):
+    done = subprocess.run(
+        [sys.executable, "bench/deploy_bench.py", "--addresses", "3000", "--area-addresses",
+         "1000", "--rounds", "1", "--database-url", _url_for("fibersync_bench_smoke")],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "dry run: 1,000 work orders would be made" in done.stdout
+    assert "deployment 1,000 work orders + 8,000 tasks" in done.stdout
+    assert "bare INSERT ... SELECT" in done.stdout

@@ -14,7 +14,10 @@ SELECT a.feature_id, a.name, a.street_number, a.street_name, a.city, a.postcode,
                                  ORDER BY c.feature_id)
                  FROM circuits c
                  WHERE c.address_feature_id = a.feature_id AND NOT c.retired), '[]'::json)
-       AS circuits
+       AS circuits,
+       (SELECT json_build_object('id', w.id, 'status', w.status, 'purpose', w.purpose)
+        FROM work_orders w WHERE w.address_feature_id = a.feature_id
+          AND w.status IN ('open', 'scheduled', 'in_progress')) AS open_work_order
 FROM addresses a
 """
 

@@ -166,3 +166,14 @@ def test_customer_order_at_a_built_address(client, keys, db_session):
 
 def test_isp_keys_cannot_see_work_orders(client, keys):
     assert_problem(client.get("/work-orders", headers=keys["isp"]), 403)
+
+
+def test_an_address_shows_its_open_work_order(client, keys, db_session):
+    add_addresses(db_session, 2)
+    deploy(db_session, 0, 0)
+    one = client.get("/addresses/1", headers=keys["planner"]).json()["properties"]
+    assert one["status"] == "in_deployment"
+    assert one["open_work_order"]["status"] == "open"
+    assert one["open_work_order"]["purpose"] == "deployment"
+    other = client.get("/addresses/2", headers=keys["planner"]).json()["properties"]
+    assert other["open_work_order"] is None

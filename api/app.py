@@ -7,7 +7,16 @@ from sqlalchemy.orm import sessionmaker
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
-from api.routers import addresses, areas, health, meta, sync_runs, templates, work_orders
+from api.routers import (
+    addresses,
+    areas,
+    events,
+    health,
+    meta,
+    sync_runs,
+    templates,
+    work_orders,
+)
 from api.settings import ApiSettings
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
@@ -31,7 +40,7 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
 
     install_problem_handlers(app)
     for router in (health.router, meta.router, sync_runs.router, addresses.router,
-                   areas.router, templates.router, work_orders.router):
+                   areas.router, templates.router, work_orders.router, events.router):
         app.include_router(router)
     # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
     upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)

@@ -54,3 +54,12 @@ OPEN_WORK_ORDER_STATUSES = (WorkOrderStatus.open, WorkOrderStatus.scheduled,
 class TaskStatus(StrEnum):
     open = "open"
     completed = "completed"
+
+
+class ServiceStatus(StrEnum):
+    """Service state per ISP at an address, owned by that ISP (reported by the BSS/NMS)."""
+
+    ordered = "ordered"
+    active = "active"
+    suspended = "suspended"
+    ceased = "ceased"

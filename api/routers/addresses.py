@@ -9,6 +9,7 @@ from api.deps import SessionDep, require_roles
 from gis.errors import NotFound
 from gis.queries import addresses as queries
 from gis.status import AddressStatus, Role
+from services.events import service_history
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
 Reader = Annotated[Principal, Depends(require_roles(Role.planner, Role.bss))]
@@ -37,3 +38,12 @@ def get_address(feature_id: int, session: SessionDep, _: Reader) -> dict[str, An
     if feature is None:
         raise NotFound(f"address {feature_id} does not exist")
     return feature
+
+
+@router.get("/{feature_id}/service-events")
+def get_service_events(feature_id: int, session: SessionDep, _: Reader) -> list[dict[str, Any]]:
+    """Every service event received for the address, in event-time order, with its outcome
+    (applied, rejected with the reason)."""
+    if queries.get_address(session, feature_id) is None:
+        raise NotFound(f"address {feature_id} does not exist")
+    return service_history(session, feature_id)

@@ -6,9 +6,10 @@ from gis.models.area import Area
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
 from gis.models.outbox import OutboxEvent
+from gis.models.service import Service, ServiceEvent
 from gis.models.sync_run import QuarantinedFeature, SyncRun
 
 __all__ = [
     "Address", "ApiKey", "Area", "Base", "Circuit", "OutboxEvent", "QuarantinedFeature",
-    "StatusTransition", "SyncRun",
+    "Service", "ServiceEvent", "StatusTransition", "SyncRun",
 ]

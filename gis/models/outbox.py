@@ -16,6 +16,9 @@ class OutboxEvent(Base):
         # The worker's queue: only undelivered, unparked events, in id order.
         Index("ix_outbox_pending", "id",
               postgresql_where=text("delivered_at IS NULL AND parked_at IS NULL")),
+        # "Is there an earlier pending event for this key?": keeps one key's events in order.
+        Index("ix_outbox_pending_key", "key", "id",
+              postgresql_where=text("delivered_at IS NULL AND parked_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -29,3 +32,6 @@ class OutboxEvent(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     parked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # A worker's lease on the event; expired leases (a dead worker) are claimed again.
+    claimed_by: Mapped[str | None] = mapped_column(Text)
+    claimed_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -17,7 +17,14 @@ SELECT a.feature_id, a.name, a.street_number, a.street_name, a.city, a.postcode,
        AS circuits,
        (SELECT json_build_object('id', w.id, 'status', w.status, 'purpose', w.purpose)
         FROM work_orders w WHERE w.address_feature_id = a.feature_id
-          AND w.status IN ('open', 'scheduled', 'in_progress')) AS open_work_order
+          AND w.status IN ('open', 'scheduled', 'in_progress')) AS open_work_order,
+       COALESCE((SELECT json_agg(json_build_object(
+                   'isp', s.isp_id, 'status', s.status, 'subscriber', s.subscriber,
+                   'product', s.product, 'speed_profile', s.speed_profile,
+                   'ont_serial', s.ont_serial, 'activated_at', s.activated_at,
+                   'status_since', s.status_since) ORDER BY s.isp_id)
+                 FROM services s WHERE s.address_feature_id = a.feature_id), '[]'::json)
+       AS services
 FROM addresses a
 """
 

@@ -14,6 +14,7 @@ PROTECTED = [
     ("POST", "/work-order-templates"), ("GET", "/work-order-templates/x"),
     ("PUT", "/work-order-templates/x"), ("DELETE", "/work-order-templates/x"),
     ("GET", "/work-orders"), ("POST", "/work-orders"), ("GET", "/work-orders/1"),
+    ("POST", "/events"), ("GET", "/addresses/1/service-events"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1"}

@@ -1,6 +1,7 @@
 """The `fibersync` command line."""
 
 import logging
+import signal
 import socket
 import threading
 import time
@@ -20,17 +21,22 @@ from api.auth import create_api_key
 from api.settings import ApiSettings
 from gis.database import ensure_database, make_engine
 from gis.errors import FiberSyncError
+from gis.outbox import discard_parked, outbox_health, parked_events, replay_parked
 from gis.status import Role
 from migrations import alembic_config
 from sync.importing import RunProgress, SyncResult, run_sync
 from sync.iqgeo import IQGeoSettings
+from sync.worker import Worker, WorkerSettings
 
 app = typer.Typer(help="FiberSync: the address hub between IQGeo and everyone who acts on "
                        "addresses.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+outbox_app = typer.Typer(help="See and act on the outbox (parked events).",
+                         no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(outbox_app, name="outbox")
 console = Console()
 DEMO_ISP = "demo-isp"
 DEMO_CREW = "demo-crew"
@@ -144,6 +150,102 @@ def iqgeo_sim(
     uvicorn.run(sim, host=host, port=port, log_level="warning")
 
 
+def _report(worker: Worker, stop: threading.Event, every: float = 10.0) -> None:
+    while not stop.wait(every):
+        console.print(f"worker {worker.name}: delivered {worker.delivered}, retried "
+                      f"{worker.retried}, parked {worker.parked}", highlight=False)
+
+
+def _start_worker(settings: ApiSettings, iqgeo: IQGeoSettings,
+                  stop: threading.Event) -> Worker:
+    worker = Worker(make_engine(settings.database_url, 2), WorkerSettings(), iqgeo)
+    threading.Thread(target=worker.run, args=(stop,), name="outbox-worker",
+                     daemon=True).start()
+    return worker
+
+
+@app.command("worker")
+def run_worker(once: Annotated[bool, typer.Option(help="deliver what is due, then exit")]
+               = False) -> None:
+    """Deliver the outbox (IQGeo write-back) until SIGTERM or Ctrl-C. Run as many as needed."""
+    iqgeo = IQGeoSettings()
+    if not iqgeo.url:
+        console.print("[red]IQGEO_URL is not set[/]")
+        raise typer.Exit(2)
+    settings = ApiSettings()
+    worker = Worker(make_engine(settings.database_url, 2), WorkerSettings(), iqgeo)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())  # finish the batch in hand, then stop
+    console.print(f"worker {worker.name} delivering the outbox to {iqgeo.url}",
+                  highlight=False)
+    if once:
+        while not stop.is_set() and worker.run_once():
+            pass
+    else:
+        threading.Thread(target=_report, args=(worker, stop), daemon=True).start()
+        worker.run(stop)
+    worker.close()
+    console.print(f"delivered {worker.delivered}, retried {worker.retried}, parked "
+                  f"{worker.parked}", highlight=False)
+
+
+@outbox_app.command("status")
+def outbox_status(limit: int = 20) -> None:
+    """Queue depth, delivery lag and the parked events with their reasons."""
+    engine = make_engine(ApiSettings().database_url, 1)
+    with engine.connect() as conn:
+        health = outbox_health(conn)
+        parked = parked_events(conn, limit)
+    table = Table(title="outbox")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    for name, value in vars(health).items():
+        shown = "-" if value is None else (f"{value:.2f}" if isinstance(value, float)
+                                           else str(value))
+        table.add_row(name.replace("_", " "), shown)
+    console.print(table)
+    if parked:
+        listing = Table(title=f"parked (first {limit})")
+        for column in ("id", "topic", "key", "attempts", "last_error"):
+            listing.add_column(column)
+        for event in parked:
+            listing.add_row(*(str(event[c]) for c in ("id", "topic", "key", "attempts",
+                                                       "last_error")))
+        console.print(listing)
+
+
+def _parked_ids(ids: list[int] | None, everything: bool) -> list[int] | None:
+    if not ids and not everything:
+        console.print("[red]name the events with --id, or pass --all[/]")
+        raise typer.Exit(2)
+    return None if everything else ids
+
+
+@outbox_app.command("replay")
+def outbox_replay(
+    ids: Annotated[list[int] | None, typer.Option("--id", help="a parked event id")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every parked event")] = False,
+) -> None:
+    """Put parked events back in the queue, with fresh attempts."""
+    engine = make_engine(ApiSettings().database_url, 1)
+    with engine.begin() as conn:
+        count = replay_parked(conn, _parked_ids(ids, everything))
+    console.print(f"{count} event(s) queued again")
+
+
+@outbox_app.command("discard")
+def outbox_discard(
+    ids: Annotated[list[int] | None, typer.Option("--id", help="a parked event id")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="every parked event")] = False,
+) -> None:
+    """Give up on parked events (they stay in the table, marked as discarded)."""
+    engine = make_engine(ApiSettings().database_url, 1)
+    with engine.begin() as conn:
+        count = discard_parked(conn, _parked_ids(ids, everything), "cli")
+    console.print(f"{count} event(s) discarded")
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -181,7 +283,7 @@ def up(host: str = "127.0.0.1", port: int = 8000,
        demo_addresses: Annotated[int, typer.Option(help="size of the demo town when "
                                                         "IQGEO_URL is unset")] = 5000) -> None:
     """Migrate, import (from the built-in simulator's demo town when IQGEO_URL is unset),
-    and serve the API."""
+    start the outbox worker and serve the API."""
     settings = ApiSettings()
     upgrade_database(settings)
     iqgeo = IQGeoSettings()
@@ -190,6 +292,7 @@ def up(host: str = "127.0.0.1", port: int = 8000,
         console.print(f"IQGEO_URL is unset: serving a demo town of {demo_addresses} "
                       f"addresses from the simulator at {iqgeo.url}")
     _print_summary(_sync_with_progress(settings, iqgeo, False, "fibersync up"))
+    _start_worker(settings, iqgeo, threading.Event())
     for role, plain in _demo_keys(settings):
         console.print(f"{role:>10} key: {plain}", highlight=False)
     console.print(f"FiberSync is serving on http://{host}:{port}  (try GET /addresses with "

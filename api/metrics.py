@@ -6,6 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gis.outbox import outbox_health
+
 
 class Metrics:
     """One registry per app, so several apps (tests) never share counters."""
@@ -20,6 +22,15 @@ class Metrics:
                                ["retired"], registry=self.registry)
         self.sync_runs = Gauge("fibersync_sync_runs", "Sync runs by state", ["state"],
                                registry=self.registry)
+        # Read from the outbox table at scrape time: workers run in other processes.
+        self.outbox = Gauge("fibersync_outbox_events", "Outbox events by state", ["state"],
+                            registry=self.registry)
+        self.outbox_oldest = Gauge("fibersync_outbox_oldest_pending_seconds",
+                                   "Age of the oldest undelivered event",
+                                   registry=self.registry)
+        self.outbox_lag = Gauge("fibersync_outbox_delivery_lag_seconds",
+                                "Created-to-delivered time over the last 5 minutes",
+                                ["quantile"], registry=self.registry)
 
     def refresh(self, engine: Engine) -> None:
         with engine.connect() as conn:
@@ -29,6 +40,14 @@ class Metrics:
             for state, count in conn.execute(
                     text("SELECT state, count(*) FROM sync_runs GROUP BY state")):
                 self.sync_runs.labels(state).set(count)
+            health = outbox_health(conn)
+        for state in ("pending", "leased", "parked", "delivered"):
+            self.outbox.labels(state).set(getattr(health, state))
+        self.outbox_oldest.set(health.oldest_pending_seconds)
+        for quantile, value in (("0.5", health.lag_p50_seconds),
+                                ("0.95", health.lag_p95_seconds),
+                                ("0.99", health.lag_p99_seconds)):
+            self.outbox_lag.labels(quantile).set(value if value is not None else float("nan"))
 
 
 class MetricsMiddleware:

@@ -84,9 +84,13 @@ class IQGeoClient:
                 return response
             except _Transient as failure:
                 attempt += 1
-                if attempt >= self.settings.max_attempts:
+                # A Retry-After longer than we wait inside one call goes back to the caller.
+                too_long = failure.wait is not None and \
+                    failure.wait > self.settings.retry_after_cap
+                if attempt >= self.settings.max_attempts or too_long:
                     raise IQGeoUnavailable(f"{method} {path}: {failure} "
-                                           f"(gave up after {attempt} attempts)") from None
+                                           f"(gave up after {attempt} attempts)",
+                                           failure.wait) from None
                 self.retries += 1
                 wait = failure.wait if failure.wait is not None else self._backoff(attempt)
                 logger.warning("IQGeo %s %s failed (%s); retry %d in %.1fs",
@@ -138,7 +142,7 @@ class IQGeoClient:
             wait = float(response.headers.get("retry-after", ""))
         except ValueError:
             wait = self.settings.backoff_base
-        return min(max(wait, 0.0), self.settings.retry_after_cap)
+        return max(wait, 0.0)
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self.settings.backoff_cap, self.settings.backoff_base * 2 ** (attempt - 1))

@@ -8,7 +8,12 @@ class IQGeoError(Exception):
 
 
 class IQGeoUnavailable(IQGeoError):
-    """IQGeo could not be reached or kept failing transiently after every retry."""
+    """IQGeo could not be reached or kept failing transiently after every retry.
+    `retry_after` is the wait IQGeo's proxy last asked for (429 Retry-After), if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class IQGeoAuthError(IQGeoError):

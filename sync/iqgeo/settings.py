@@ -1,6 +1,8 @@
 """IQGeo connection and schema settings (IQGEO_*). Type and field names differ per customer."""
 
-from pydantic import Field, SecretStr
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,7 +23,7 @@ class IQGeoSettings(BaseSettings):
     max_attempts: int = Field(6, ge=1)
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
-    retry_after_cap: float = 120.0
+    retry_after_cap: float = 120.0  # the longest Retry-After waited out inside one call
 
     address_type: str = "address"
     circuit_type: str = "ftth_circuit"
@@ -37,3 +39,27 @@ class IQGeoSettings(BaseSettings):
     circuit_extra_fields: list[str] = [
         "status", "service_type", "in_feature", "out_feature", "customer", "date",
     ]
+
+    # Write-back: FiberSync fact -> IQGeo address field. Only these fields are ever sent, and
+    # the import never reads them, so the two directions cannot ping-pong.
+    # Facts: service_status, subscriber, isp, product, speed_profile, activated_at.
+    writeback_fields: dict[str, str] = {
+        "service_status": "service_status", "subscriber": "subscriber", "isp": "isp",
+        "product": "product", "speed_profile": "speed_profile",
+        "activated_at": "service_since",
+    }
+    # IQGeo's service_status: from the address's service state first, else its physical state.
+    writeback_service_values: dict[str, str] = {"active": "In Service"}
+    writeback_physical_values: dict[str, str] = {
+        "planned": "Planned", "surveyed": "Planned", "in_deployment": "Planned",
+        "ready_for_service": "Built", "connected": "Built",
+    }
+
+    @model_validator(mode="after")
+    def _directions_do_not_overlap(self) -> Self:
+        imported = set(self.address_fields.values()) | set(self.extra_fields)
+        shared = imported & set(self.writeback_fields.values())
+        if shared:
+            raise ValueError(f"IQGeo fields both imported and written back: "
+                             f"{', '.join(sorted(shared))}; a field has one owner")
+        return self

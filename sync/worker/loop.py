@@ -10,6 +10,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections import defaultdict
 from typing import Any
@@ -41,14 +42,21 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.policy = RetryPolicy(settings.max_attempts, settings.backoff_base,
                                   settings.backoff_cap)
-        # Short waits inside a claim; anything longer goes back to the outbox's schedule.
+        # Every IQGeo call of a claim must end well inside its lease, or a second worker could
+        # take the address over and a late reply overtake its newer values: short timeouts,
+        # few quick retries, and longer waits go back to the outbox's schedule.
+        budget = settings.lease_seconds / (3 * settings.iqgeo_attempts)
         quick = iqgeo.model_copy(update={
             "max_attempts": settings.iqgeo_attempts,
-            "retry_after_cap": min(iqgeo.retry_after_cap, 5.0)})
+            "read_timeout": min(settings.iqgeo_timeout, budget),
+            "connect_timeout": min(iqgeo.connect_timeout, budget),
+            "retry_after_cap": min(iqgeo.retry_after_cap, budget / 2),
+            "backoff_cap": min(iqgeo.backoff_cap, budget / 2)})
         self.client = IQGeoClient(quick)
         self.delivered = 0
         self.parked = 0
         self.retried = 0
+        self._deadline = 0.0  # when the claim in hand must be settled by
 
     def close(self) -> None:
         self.client.close()
@@ -74,6 +82,7 @@ class Worker:
     def run_once(self) -> int:
         """Claims and settles one batch; returns how many events it handled."""
         with self.engine.connect() as conn:
+            self._deadline = time.monotonic() + self.settings.lease_seconds / 2
             claimed = queue.claim(conn, self.name, self.settings.batch_keys,
                                   self.settings.lease_seconds)
             if not claimed:
@@ -120,6 +129,12 @@ class Worker:
                     operations: dict[int, Operation]) -> None:
         remaining = list(operations)
         while remaining:
+            if time.monotonic() > self._deadline:  # give the rest back before the lease ends
+                groups = [by_address[f] for f in remaining]
+                for events in groups:
+                    queue.reschedule(conn, self.name, [e.id for e in events], 0.0,
+                                     "the lease ran short while isolating a refused batch")
+                return
             fid = remaining.pop(0)
             events = by_address[fid]
             properties = dict(operations[fid][2]["properties"])

@@ -17,3 +17,4 @@ class WorkerSettings(BaseSettings):
     backoff_base: float = Field(1.0, gt=0)
     backoff_cap: float = Field(300.0, gt=0)
     iqgeo_attempts: int = Field(2, ge=1)  # quick retries inside one claim
+    iqgeo_timeout: float = Field(10.0, gt=0)  # per IQGeo call, capped to fit the lease

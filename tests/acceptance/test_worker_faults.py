@@ -77,7 +77,7 @@ def test_no_update_is_lost_or_reordered_under_faults_and_kills(make_sim, engine,
     simulator.faults.set([
         FaultRule("429", route="transaction", times=None, probability=0.05, retry_after=0.3),
         FaultRule("503", route="*", times=None, probability=0.03),
-        FaultRule("502", route="put", times=None, probability=0.03),
+        FaultRule("502", route="put", times=None, probability=0.3),
         FaultRule("reset", route="transaction", times=None, probability=0.03),
     ])
     workers = [start_worker(database_url, settings, repo_root) for _ in range(2)]

@@ -26,3 +26,14 @@ def test_deploy_bench_smoke(repo_root):
     assert "dry run: 1,000 work orders would be made" in done.stdout
     assert "deployment 1,000 work orders + 8,000 tasks" in done.stdout
     assert "bare INSERT ... SELECT" in done.stdout
+
+
+def test_writeback_bench_smoke(repo_root):
+    done = subprocess.run(
+        [sys.executable, "bench/writeback_bench.py", "--addresses", "3000", "--rate", "200",
+         "--seconds", "2", "--backlog", "1000", "--workers", "1",
+         "--database-url", _url_for("fibersync_bench_smoke")],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "drain: 1,000 queued events, 1,000 address updates" in done.stdout
+    assert "steady load: 400 events" in done.stdout and "p95" in done.stdout

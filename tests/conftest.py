@@ -36,7 +36,8 @@ from sync.iqgeo import IQGeoSettings
 # Everything but the seeded work order templates, which tests never commit changes to.
 MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features", "sync_runs",
                   "status_transitions", "api_keys", "areas", "work_orders",
-                  "work_order_tasks", "outbox", "services", "service_events")
+                  "work_order_tasks", "outbox", "services", "service_events",
+                  "webhook_subscriptions", "webhook_deliveries")
 
 
 def _url_for(database: str) -> str:

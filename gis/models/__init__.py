@@ -8,8 +8,10 @@ from gis.models.base import Base
 from gis.models.outbox import OutboxEvent
 from gis.models.service import Service, ServiceEvent
 from gis.models.sync_run import QuarantinedFeature, SyncRun
+from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Address", "ApiKey", "Area", "Base", "Circuit", "OutboxEvent", "QuarantinedFeature",
-    "Service", "ServiceEvent", "StatusTransition", "SyncRun",
+    "Service", "ServiceEvent", "StatusTransition", "SyncRun", "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -15,6 +15,7 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
+import httpx
 import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from gis.database import libpq_url
 from sync.iqgeo import IQGeoClient, IQGeoSettings
 from sync.iqgeo.errors import IQGeoAbort, IQGeoError, IQGeoNotFound
+from sync.webhooks import deliver_webhooks
 from sync.worker import queue
 from sync.worker.queue import Claimed
 from sync.worker.retry import RetryPolicy
@@ -30,6 +32,7 @@ from sync.writeback import WRITEBACK_TOPICS, iqgeo_properties, load_facts
 
 logger = logging.getLogger(__name__)
 CHANNEL = "fibersync_outbox"
+WEBHOOK_BATCH = 50  # posted one by one: small enough to finish well inside a lease
 Operation = tuple[str, str, dict[str, Any]]
 
 
@@ -53,6 +56,7 @@ class Worker:
             "retry_after_cap": min(iqgeo.retry_after_cap, budget / 2),
             "backoff_cap": min(iqgeo.backoff_cap, budget / 2)})
         self.client = IQGeoClient(quick)
+        self.http = httpx.Client(timeout=min(settings.iqgeo_timeout, budget))
         self.delivered = 0
         self.parked = 0
         self.retried = 0
@@ -60,6 +64,7 @@ class Worker:
 
     def close(self) -> None:
         self.client.close()
+        self.http.close()
 
     # -- the loop ----------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -80,7 +85,15 @@ class Worker:
                         pass
 
     def run_once(self) -> int:
-        """Claims and settles one batch; returns how many events it handled."""
+        """Settles one batch of outbox events and one of webhook deliveries; returns how
+        many it handled."""
+        handled = self._outbox_batch()
+        with self.engine.connect() as conn:
+            handled += deliver_webhooks(conn, self.http, self.policy, WEBHOOK_BATCH,
+                                        self.settings.lease_seconds)
+        return handled
+
+    def _outbox_batch(self) -> int:
         with self.engine.connect() as conn:
             self._deadline = time.monotonic() + self.settings.lease_seconds / 2
             claimed = queue.claim(conn, self.name, self.settings.batch_keys,

@@ -87,3 +87,29 @@ def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, en
     with engine.connect() as conn:
         states = conn.execute(text("SELECT state FROM sync_runs ORDER BY id")).scalars().all()
     assert states == ["interrupted", "succeeded"]
+
+
+@pytest.mark.usefixtures("committed")
+def test_outbox_commands_show_replay_and_discard_parked_events(database_url, engine,
+                                                               repo_root):
+    with engine.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO outbox (topic, key, payload, parked_at, attempts, last_error)
+            VALUES ('service.changed', 'address:1', '{}', now(), 10, 'permanent: no'),
+                   ('service.changed', 'address:2', '{}', now(), 10, 'permanent: no')"""))
+        first, second = conn.execute(text("SELECT id FROM outbox ORDER BY id")).scalars()
+
+    def outbox(*args):
+        return subprocess.run([*FIBERSYNC, "outbox", *args], env=env_for(
+            database_url, COLUMNS="200"), cwd=repo_root, capture_output=True, text=True,
+            timeout=60)
+
+    status = outbox("status")
+    assert status.returncode == 0 and "permanent: no" in status.stdout
+    assert outbox("replay").returncode == 2  # names nothing: refuses to guess
+    assert "1 event(s) queued again" in outbox("replay", "--id", str(first)).stdout
+    assert "1 event(s) discarded" in outbox("discard", "--all").stdout
+    with engine.connect() as conn:
+        rows = dict(conn.execute(text(
+            "SELECT id, (parked_at IS NULL AND delivered_at IS NULL) FROM outbox")).all())
+    assert rows == {first: True, second: False}

@@ -138,3 +138,16 @@ def test_readyz_reports_a_schema_behind_head(client, engine):
         with engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = :head"),
                          {"head": head})
+
+
+@pytest.mark.usefixtures("committed")
+def test_metrics_show_the_outbox(client, keys, engine):
+    with engine.begin() as conn:  # /metrics reads on its own connection
+        conn.execute(text("INSERT INTO outbox (topic, key, payload, created_at) "
+                          "VALUES ('x', 'k', '{}', now() - interval '90 seconds')"))
+    body = client.get("/metrics", headers=keys["admin"]).text
+    assert 'fibersync_outbox_events{state="pending"} 1.0' in body
+    oldest = next(line for line in body.splitlines()
+                  if line.startswith("fibersync_outbox_oldest_pending_seconds "))
+    assert float(oldest.split()[1]) >= 90
+    assert 'fibersync_outbox_delivery_lag_seconds{quantile="0.95"}' in body

@@ -15,9 +15,10 @@ PROTECTED = [
     ("PUT", "/work-order-templates/x"), ("DELETE", "/work-order-templates/x"),
     ("GET", "/work-orders"), ("POST", "/work-orders"), ("GET", "/work-orders/1"),
     ("POST", "/events"), ("GET", "/addresses/1/service-events"),
+    ("POST", "/hub"), ("GET", "/hub"), ("DELETE", "/hub/1"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
-                   "{order_id}": "1"}
+                   "{order_id}": "1", "{subscription_id}": "1"}
 
 
 def _filled(path):

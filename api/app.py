@@ -15,12 +15,14 @@ from api.routers import (
     hub,
     meta,
     sync_runs,
+    tasks,
     templates,
     work_orders,
 )
 from api.settings import ApiSettings
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
+from workorders.photos import LocalEvidenceStore
 
 
 def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = None,
@@ -38,15 +40,18 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     app.state.engine = engine or make_engine(settings.database_url, settings.pool_size)
     app.state.session_factory = sessionmaker(app.state.engine, expire_on_commit=False)
     app.state.metrics = Metrics()
+    app.state.evidence_store = LocalEvidenceStore(settings.evidence_dir)
 
     install_problem_handlers(app)
     for router in (health.router, meta.router, sync_runs.router, addresses.router,
                    areas.router, templates.router, work_orders.router, events.router,
-                   hub.router):
+                   hub.router, tasks.router):
         app.include_router(router)
     # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
     upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes,
-                       path_limits={"/areas/uploads": upload_limit})
+    photo_limit = max(settings.max_body_bytes, settings.max_photo_bytes + 64 * 1024)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, path_limits={
+        r"/areas/uploads": upload_limit,
+        r"/work-orders/\d+/tasks/\d+/photos": photo_limit})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -1,5 +1,7 @@
 """Request size limit, enforced before a body is read (also for chunked uploads)."""
 
+import re
+
 import orjson
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,13 +28,18 @@ class BodySizeLimit:
                  path_limits: dict[str, int] | None = None) -> None:
         self.app = app
         self.default_max = max_bytes
-        self.path_limits = path_limits or {}
+        # Path patterns (regular expressions, matched whole) with their own limit.
+        self.path_limits = [(re.compile(p), limit) for p, limit in (path_limits or {}).items()]
+
+    def _limit(self, path: str) -> int:
+        return next((limit for pattern, limit in self.path_limits
+                     if pattern.fullmatch(path)), self.default_max)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.path_limits.get(scope["path"], self.default_max)
+        limit = self._limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._reject(send, limit)

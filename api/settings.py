@@ -1,5 +1,7 @@
 """Settings of the HTTP edge (FIBERSYNC_*), next to the database settings they extend."""
 
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
@@ -18,3 +20,10 @@ class ApiSettings(DatabaseSettings):
     max_area_vertices: int = Field(
         100_000,
         validation_alias=AliasChoices("FIBERSYNC_MAX_AREA_VERTICES", "max_area_vertices"))
+    # Field evidence: photo size limit and where photos are kept.
+    max_photo_bytes: int = Field(
+        15 * 1_048_576,
+        validation_alias=AliasChoices("FIBERSYNC_MAX_PHOTO_BYTES", "max_photo_bytes"))
+    evidence_dir: Path = Field(
+        Path("var/evidence"),
+        validation_alias=AliasChoices("FIBERSYNC_EVIDENCE_DIR", "evidence_dir"))

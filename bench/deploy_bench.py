@@ -74,7 +74,7 @@ def load_addresses(engine: Engine, count: int, area_addresses: int) -> int:
 def reset(engine: Engine, area_id: int) -> None:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE work_order_tasks, work_orders, outbox, "
-                          "status_transitions"))
+                          "status_transitions, webhook_deliveries CASCADE"))
         conn.execute(text("UPDATE addresses SET status = 'surveyed' "
                           "WHERE status <> 'surveyed'"))
         conn.execute(text("UPDATE areas SET status = 'surveyed' WHERE id = :id"),

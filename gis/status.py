@@ -53,7 +53,9 @@ OPEN_WORK_ORDER_STATUSES = (WorkOrderStatus.open, WorkOrderStatus.scheduled,
 
 class TaskStatus(StrEnum):
     open = "open"
-    completed = "completed"
+    in_progress = "in_progress"
+    done = "done"
+    skipped = "skipped"  # with a reason, where the template allows it
 
 
 class ServiceStatus(StrEnum):

@@ -172,8 +172,9 @@ def sim(make_sim: SimFactory) -> tuple[Simulator, IQGeoSettings]:
 
 # -- the API -----------------------------------------------------------------------------
 @pytest.fixture
-def api_settings(database_url: str) -> ApiSettings:
-    return ApiSettings(database_url=database_url, max_body_bytes=64 * 1024)
+def api_settings(database_url: str, tmp_path: Path) -> ApiSettings:
+    return ApiSettings(database_url=database_url, max_body_bytes=64 * 1024,
+                       evidence_dir=tmp_path / "evidence")
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     DateTime,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     Text,
@@ -54,6 +55,8 @@ class WorkOrderTemplate(Base):
     __table_args__ = (
         UniqueConstraint("key", "version"),
         CheckConstraint(values_check("purpose", _values(Purpose)), name="purpose"),
+        CheckConstraint("completes_to IN ('ready_for_service', 'connected')",
+                        name="completes_to"),
         Index("uq_work_order_templates_current_key", "key", unique=True,
               postgresql_where=text("is_current")),
         # At most one live default per purpose: the template used when no rule matches.
@@ -73,6 +76,9 @@ class WorkOrderTemplate(Base):
                                              server_default=text("false"))
     # {"all": [{"attribute": ..., "op": ..., "value": ...}, ...]}; see workorders/rules.py.
     rule: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # Where the address goes when an order from this template completes.
+    completes_to: Mapped[str] = mapped_column(Text, nullable=False,
+                                              server_default="ready_for_service")
     is_current: Mapped[bool] = mapped_column(Boolean, nullable=False,
                                              server_default=text("true"))
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -95,6 +101,8 @@ class TemplateTask(Base):
     name: Mapped[str] = mapped_column(Text, nullable=False)
     assignee_type: Mapped[str] = mapped_column(Text, nullable=False)
     assignee_id: Mapped[str] = mapped_column(Text, nullable=False)
+    skippable: Mapped[bool] = mapped_column(Boolean, nullable=False,
+                                            server_default=text("false"))
     # Evidence the task will require, with limits; see workorders/schemas.py.
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(
         JSONB, nullable=False, server_default=text("'[]'::jsonb"))
@@ -123,7 +131,11 @@ class WorkOrder(Base):
     status: Mapped[str] = mapped_column(Text, nullable=False,
                                         server_default=WorkOrderStatus.open.value)
     rework_count: Mapped[int] = mapped_column(Integer, nullable=False,
-                                              server_default=text("0"))
+                                              server_default=text("0"))  # reopenings
+    scheduled_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    scheduled_crew: Mapped[str | None] = mapped_column(Text)
+    reopened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_by: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = created_at_column()
@@ -148,5 +160,77 @@ class WorkOrderTask(Base):
     assignee_id: Mapped[str] = mapped_column(Text, nullable=False)
     status: Mapped[str] = mapped_column(Text, nullable=False,
                                         server_default=TaskStatus.open.value)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_by: Mapped[str | None] = mapped_column(Text)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+    # A supervisor's waiver of the evidence rules, with a reason code.
+    override_code: Mapped[str | None] = mapped_column(Text)
+    override_note: Mapped[str | None] = mapped_column(Text)
+    override_by: Mapped[str | None] = mapped_column(Text)
+
+
+class TaskEvidence(Base):
+    """A reading, a photo, a note or a serial number captured for a task."""
+
+    __tablename__ = "task_evidence"
+    __table_args__ = (
+        ForeignKeyConstraint(["work_order_id", "position"],
+                             ["work_order_tasks.work_order_id", "work_order_tasks.position"],
+                             ondelete="CASCADE"),
+        Index("ix_task_evidence_task", "work_order_id", "position"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    # Photos: the file is in the evidence store under its SHA-256.
+    sha256: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(Text)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    recorded_by: Mapped[str] = mapped_column(Text, nullable=False)
+    recorded_at: Mapped[datetime] = created_at_column()
+
+
+class WorkOrderChange(Base):
+    """The work order's history: who changed what, when, from what to what."""
+
+    __tablename__ = "work_order_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(
+        ForeignKey("work_orders.id", ondelete="CASCADE"), nullable=False, index=True)
+    position: Mapped[int | None] = mapped_column(Integer)  # the task, if it is about one
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    actor: Mapped[str] = mapped_column(Text, nullable=False)
+    at: Mapped[datetime] = created_at_column()
+
+
+class InstallationRecord(Base):
+    """What was installed at an address, written once at completion and never changed
+    (a trigger refuses UPDATE and DELETE)."""
+
+    __tablename__ = "installation_records"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    address_feature_id: Mapped[int] = mapped_column(ForeignKey("addresses.feature_id"),
+                                                    nullable=False, index=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), nullable=False)
+    record: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class IdempotentRequest(Base):
+    """A request's reply kept under its Idempotency-Key, so a double submit acts once."""
+
+    __tablename__ = "idempotent_requests"
+
+    key: Mapped[str] = mapped_column(Text, primary_key=True)
+    api_key_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status_code: Mapped[int] = mapped_column(Integer, nullable=False)
+    response: Mapped[Any] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = created_at_column()

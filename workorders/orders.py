@@ -37,9 +37,15 @@ def create_connection_order(session: Session, feature_id: int, actor: str,
 
 _ORDERS = """
 SELECT w.id, w.address_feature_id, w.area_id, w.purpose, w.status, w.rework_count,
+       w.scheduled_start, w.scheduled_end, w.scheduled_crew,
        w.created_by, w.created_at, w.updated_at, w.completed_at,
-       t.key AS template, t.version AS template_version, t.name AS template_name
+       t.key AS template, t.version AS template_version, t.name AS template_name,
+       json_build_object('name', a.name, 'street_number', a.street_number,
+                         'street_name', a.street_name, 'postcode', a.postcode,
+                         'city', a.city, 'lon', ST_X(a.location), 'lat', ST_Y(a.location))
+         AS address
 FROM work_orders w JOIN work_order_templates t ON t.id = w.template_id
+JOIN addresses a ON a.feature_id = w.address_feature_id
 WHERE (CAST(:id AS bigint) IS NULL OR w.id = :id)
   AND (CAST(:after AS bigint) IS NULL OR w.id > :after)
   AND (CAST(:area AS bigint) IS NULL OR w.area_id = :area)
@@ -52,9 +58,21 @@ WHERE (CAST(:id AS bigint) IS NULL OR w.id = :id)
 ORDER BY w.id LIMIT :limit
 """
 
+_RECORDS = text("""
+SELECT id, work_order_id, record, created_at FROM installation_records
+WHERE address_feature_id = :fid ORDER BY id DESC
+""")
+
 _TASKS = text("""
 SELECT k.work_order_id, k.position, k.kind, tt.name, k.assignee_type, k.assignee_id,
-       k.status, tt.evidence AS evidence_required, k.completed_at, k.completed_by
+       k.status, tt.evidence AS evidence_required, tt.skippable, k.started_at,
+       k.completed_at, k.completed_by, k.skip_reason, k.override_code, k.override_note,
+       (SELECT coalesce(json_agg(json_build_object(
+                'id', e.id, 'kind', e.kind, 'data', e.data, 'sha256', e.sha256,
+                'recorded_by', e.recorded_by, 'recorded_at', e.recorded_at) ORDER BY e.id),
+                '[]'::json)
+        FROM task_evidence e WHERE e.work_order_id = k.work_order_id
+          AND e.position = k.position) AS evidence
 FROM work_order_tasks k
 JOIN work_orders w ON w.id = k.work_order_id
 JOIN work_order_template_tasks tt ON tt.template_id = w.template_id AND tt.position = k.position
@@ -92,3 +110,8 @@ def get_work_order(session: Session, order_id: int,
     if not found:
         raise NotFound(f"work order {order_id} does not exist")
     return found[0]
+
+
+def installation_records(session: Session, feature_id: int) -> list[dict[str, Any]]:
+    """The address's installation records, newest first (a reopened order adds one)."""
+    return [dict(row._mapping) for row in session.execute(_RECORDS, {"fid": feature_id})]

@@ -92,6 +92,7 @@ class TaskSpec(Strict):
     name: str = Field(min_length=1, max_length=200)
     assignee: Assignee
     evidence: list[Evidence] = []
+    skippable: bool = False  # may be skipped in the field, with a reason
 
 
 class TemplateSpec(Strict):
@@ -103,6 +104,9 @@ class TemplateSpec(Strict):
     priority: int = Field(100, ge=0, le=10_000)
     is_default: bool = False
     rule: Rule | None = None
+    # Where the address goes on completion; default: ready_for_service for a deployment,
+    # connected for a connection.
+    completes_to: Literal["ready_for_service", "connected"] | None = None
     tasks: list[TaskSpec] = Field(min_length=1, max_length=100)
 
     @model_validator(mode="after")

@@ -37,13 +37,16 @@ def _insert_version(session: Session, key: str, version: int, spec: TemplateSpec
     template = WorkOrderTemplate(
         key=key, version=version, name=spec.name, description=spec.description,
         purpose=spec.purpose.value, priority=spec.priority, is_default=spec.is_default,
-        rule=spec.rule.model_dump() if spec.rule else None, created_by=actor)
+        rule=spec.rule.model_dump() if spec.rule else None, created_by=actor,
+        completes_to=spec.completes_to or ("connected" if spec.purpose is Purpose.connection
+                                           else "ready_for_service"))
     session.add(template)
     session.flush()
     session.add_all(TemplateTask(
         template_id=template.id, position=position, kind=task.kind.value, name=task.name,
         assignee_type=task.assignee.type.value, assignee_id=task.assignee.id,
-        evidence=dump_evidence(task)) for position, task in enumerate(spec.tasks, start=1))
+        skippable=task.skippable, evidence=dump_evidence(task))
+        for position, task in enumerate(spec.tasks, start=1))
     session.flush()
     return template
 
@@ -106,11 +109,13 @@ def tasks_of(session: Session, template_id: int) -> list[TemplateTask]:
 def template_document(session: Session, template: WorkOrderTemplate) -> dict[str, Any]:
     tasks = [{"position": t.position, "kind": t.kind, "name": t.name,
               "assignee": {"type": t.assignee_type, "id": t.assignee_id},
-              "evidence": t.evidence} for t in tasks_of(session, template.id)]
+              "skippable": t.skippable, "evidence": t.evidence}
+             for t in tasks_of(session, template.id)]
     return {"id": template.id, "key": template.key, "version": template.version,
             "name": template.name, "description": template.description,
             "purpose": template.purpose, "priority": template.priority,
             "is_default": template.is_default, "rule": template.rule,
+            "completes_to": template.completes_to,
             "archived": template.archived_at is not None,
             "created_by": template.created_by, "created_at": template.created_at,
             "tasks": tasks}

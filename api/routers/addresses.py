@@ -10,6 +10,7 @@ from gis.errors import NotFound
 from gis.queries import addresses as queries
 from gis.status import AddressStatus, Role
 from services.events import service_history
+from workorders.orders import installation_records
 
 router = APIRouter(prefix="/addresses", tags=["addresses"])
 Reader = Annotated[Principal, Depends(require_roles(Role.planner, Role.bss))]
@@ -47,3 +48,15 @@ def get_service_events(feature_id: int, session: SessionDep, _: Reader) -> list[
     if queries.get_address(session, feature_id) is None:
         raise NotFound(f"address {feature_id} does not exist")
     return service_history(session, feature_id)
+
+
+@router.get("/{feature_id}/installation")
+def get_installation(feature_id: int, session: SessionDep, _: Reader) -> dict[str, Any]:
+    """The installation record of the address (written at completion, never changed), and
+    the earlier ones if the work was redone."""
+    if queries.get_address(session, feature_id) is None:
+        raise NotFound(f"address {feature_id} does not exist")
+    records = installation_records(session, feature_id)
+    if not records:
+        raise NotFound(f"address {feature_id} has no installation record yet")
+    return {"current": records[0], "earlier": records[1:]}

@@ -40,6 +40,8 @@ class Address(Base):
     status: Mapped[str] = mapped_column(
         Text, nullable=False, server_default=AddressStatus.planned.value
     )
+    # The ONT scanned at installation: binds the device to the address (FiberSync-owned).
+    ont_serial: Mapped[str | None] = mapped_column(Text)
     # 64-bit hash of the IQGeo-owned content; an import writes a row only when it differs.
     content_hash: Mapped[int] = mapped_column(BigInteger, nullable=False)
     first_seen_at: Mapped[datetime] = created_at_column()

@@ -16,9 +16,15 @@ PROTECTED = [
     ("GET", "/work-orders"), ("POST", "/work-orders"), ("GET", "/work-orders/1"),
     ("POST", "/events"), ("GET", "/addresses/1/service-events"),
     ("POST", "/hub"), ("GET", "/hub"), ("DELETE", "/hub/1"),
+    ("GET", "/addresses/1/installation"), ("GET", "/work-orders/1/history"),
+    ("POST", "/work-orders/1/schedule"), ("POST", "/work-orders/1/cancel"),
+    ("POST", "/work-orders/1/reopen"), ("PATCH", "/work-orders/1/tasks/1"),
+    ("POST", "/work-orders/1/tasks/1/override"), ("POST", "/work-orders/1/tasks/1/start"),
+    ("POST", "/work-orders/1/tasks/1/evidence"), ("POST", "/work-orders/1/tasks/1/photos"),
+    ("POST", "/work-orders/1/tasks/1/done"), ("POST", "/work-orders/1/tasks/1/skip"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
-                   "{order_id}": "1", "{subscription_id}": "1"}
+                   "{order_id}": "1", "{subscription_id}": "1", "{position}": "1"}
 
 
 def _filled(path):

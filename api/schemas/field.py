@@ -1,0 +1,39 @@
+"""Request bodies for work order and task actions."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from workorders.models import AssigneeType
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ScheduleRequest(Strict):
+    start: datetime
+    end: datetime
+    crew: str | None = Field(None, max_length=100)
+
+
+class ReasonRequest(Strict):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class ReopenRequest(ReasonRequest):
+    tasks: list[int] | None = Field(None, description="task positions to redo; default all")
+
+
+class AssigneeRequest(Strict):
+    type: AssigneeType
+    id: str = Field(min_length=1, max_length=100)
+
+
+class ReassignRequest(Strict):
+    assignee: AssigneeRequest
+
+
+class OverrideRequest(Strict):
+    reason_code: str
+    note: str = Field(min_length=1, max_length=1000)

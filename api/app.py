@@ -23,7 +23,7 @@ from api.routers import (
 from api.settings import ApiSettings
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
-from workorders.photos import LocalEvidenceStore
+from workorders.photos import LocalEvidenceStore, S3EvidenceStore
 
 
 def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = None,
@@ -41,7 +41,9 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     app.state.engine = engine or make_engine(settings.database_url, settings.pool_size)
     app.state.session_factory = sessionmaker(app.state.engine, expire_on_commit=False)
     app.state.metrics = Metrics()
-    app.state.evidence_store = LocalEvidenceStore(settings.evidence_dir)
+    app.state.evidence_store = (
+        S3EvidenceStore(settings.evidence_s3_bucket, settings.evidence_s3_endpoint)
+        if settings.evidence_s3_bucket else LocalEvidenceStore(settings.evidence_dir))
 
     install_problem_handlers(app)
     for router in (health.router, meta.router, sync_runs.router, addresses.router,

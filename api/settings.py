@@ -27,3 +27,10 @@ class ApiSettings(DatabaseSettings):
     evidence_dir: Path = Field(
         Path("var/evidence"),
         validation_alias=AliasChoices("FIBERSYNC_EVIDENCE_DIR", "evidence_dir"))
+    # With a bucket, photos go to S3 (or any S3-compatible store) instead of evidence_dir.
+    evidence_s3_bucket: str | None = Field(
+        None, validation_alias=AliasChoices("FIBERSYNC_EVIDENCE_S3_BUCKET",
+                                            "evidence_s3_bucket"))
+    evidence_s3_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("FIBERSYNC_EVIDENCE_S3_ENDPOINT",
+                                            "evidence_s3_endpoint"))

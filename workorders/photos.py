@@ -42,6 +42,34 @@ class LocalEvidenceStore:
         return self._path(sha256).read_bytes()
 
 
+class S3EvidenceStore:
+    """Any S3-compatible bucket (AWS, MinIO, Ceph...); credentials come the usual boto3 way
+    (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION)."""
+
+    def __init__(self, bucket: str, endpoint_url: str | None = None,
+                 prefix: str = "evidence/") -> None:
+        import boto3  # only deployments that use S3 pay for importing it
+
+        self.bucket = bucket
+        self.prefix = prefix
+        self.client = boto3.client("s3", endpoint_url=endpoint_url)
+
+    def put(self, sha256: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=self.prefix + sha256, Body=data,
+                               ChecksumSHA256=_base64_sha256(data))
+
+    def get(self, sha256: str) -> bytes:
+        reply = self.client.get_object(Bucket=self.bucket, Key=self.prefix + sha256)
+        body: bytes = reply["Body"].read()
+        return body
+
+
+def _base64_sha256(data: bytes) -> str:
+    import base64
+
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
 @dataclass(frozen=True)
 class Photo:
     sha256: str

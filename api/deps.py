@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
+from gis.scoping import enter_isp_scope, leave_isp_scope
 from gis.status import Role
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `fibersync keys create`")
@@ -32,7 +33,9 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def get_principal(session: SessionDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                         Depends(_bearer)]) -> Principal:
+                                         Depends(_bearer)]) -> Iterator[Principal]:
+    """The caller. An ISP's requests run as the database role `fibersync_isp` with its ISP
+    in `fibersync.isp`, so row-level security keeps it to its own rows whatever the query."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "An API key is required: Authorization: Bearer <key>",
                             headers=UNAUTHORIZED_HEADERS)
@@ -40,7 +43,14 @@ def get_principal(session: SessionDep,
     if principal is None:
         raise HTTPException(401, "The API key is not valid or has been revoked",
                             headers=UNAUTHORIZED_HEADERS)
-    return principal
+    if principal.isp_id is None:
+        yield principal
+        return
+    enter_isp_scope(session, principal.isp_id)
+    try:
+        yield principal
+    finally:
+        leave_isp_scope(session)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -34,3 +34,10 @@ class ApiSettings(DatabaseSettings):
     evidence_s3_endpoint: str | None = Field(
         None, validation_alias=AliasChoices("FIBERSYNC_EVIDENCE_S3_ENDPOINT",
                                             "evidence_s3_endpoint"))
+    # Open access: the products ISPs may order (name -> "down/up" Mbps) and search limits.
+    products: dict[str, str] = Field(
+        {"Fibre 100": "100/20", "Fibre 500": "500/100", "Fibre 1000": "1000/200"},
+        validation_alias=AliasChoices("FIBERSYNC_PRODUCTS", "products"))
+    max_search_radius_m: float = Field(
+        20_000, validation_alias=AliasChoices("FIBERSYNC_MAX_SEARCH_RADIUS_M",
+                                              "max_search_radius_m"))

@@ -5,13 +5,14 @@ from gis.models.api_key import ApiKey
 from gis.models.area import Area
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
+from gis.models.isp_order import IspOrder
 from gis.models.outbox import OutboxEvent
 from gis.models.service import Service, ServiceEvent
 from gis.models.sync_run import QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "Address", "ApiKey", "Area", "Base", "Circuit", "OutboxEvent", "QuarantinedFeature",
+    "Address", "ApiKey", "Area", "Base", "Circuit", "IspOrder", "OutboxEvent", "QuarantinedFeature",
     "Service", "ServiceEvent", "StatusTransition", "SyncRun", "WebhookDelivery",
     "WebhookSubscription",
 ]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Text, text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, Index, Text, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -16,6 +16,13 @@ class Address(Base):
     __tablename__ = "addresses"
     __table_args__ = (
         CheckConstraint(values_check("status", [s.value for s in AddressStatus]), name="status"),
+        # ISP search: accent- and case-free prefixes, postcodes, metres on the sphere.
+        Index("ix_addresses_street_prefix", text("lower(f_unaccent(street_name)) "
+                                                 "text_pattern_ops")),
+        Index("ix_addresses_name_prefix", text("lower(f_unaccent(name)) text_pattern_ops")),
+        Index("ix_addresses_postcode", text("upper(replace(postcode, ' ', ''))")),
+        Index("ix_addresses_geography", text("(location::geography)"),
+              postgresql_using="gist"),
         # Room on each page for HOT updates: status and circuit changes touch no index.
         {"postgresql_with": {"fillfactor": 85}},
     )

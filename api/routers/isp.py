@@ -1,0 +1,94 @@
+"""Open access for ISPs (`/isp`): serviceable addresses, availability at one address.
+
+ISPs see serviceability everywhere and only their own services (row-level security)."""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from api.auth import Principal
+from api.deps import SessionDep, require_roles
+from api.schemas.isp import (
+    PolygonSearch,
+    SearchFilters,
+    StatusQuery,
+    _problem,
+    parse_bbox,
+    parse_ids,
+)
+from gis.errors import NotFound
+from gis.queries.serviceability import AddressSearch, availability, search_addresses
+from gis.status import Role
+
+router = APIRouter(prefix="/isp", tags=["open access"])
+Caller = Annotated[Principal, Depends(require_roles(Role.isp, Role.planner, Role.bss))]
+
+
+def _collection(request: Request, session: SessionDep, search: AddressSearch,
+                principal: Principal) -> dict[str, Any]:
+    features = search_addresses(session, search, principal.isp_id)
+    links = []
+    if len(features) == search.limit:
+        next_url = request.url.include_query_params(after=features[-1]["id"])
+        links.append({"rel": "next", "href": str(next_url), "type": "application/geo+json"})
+    return {"type": "FeatureCollection", "features": features, "links": links,
+            "numberReturned": len(features)}
+
+
+@router.get("/serviceable-addresses")
+def serviceable_addresses(
+        request: Request, session: SessionDep, principal: Caller,
+        lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+        lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+        radius: Annotated[float | None, Query(description="metres")] = None,
+        bbox: Annotated[str | None, Query(description="west,south,east,north")] = None,
+        postcode: Annotated[str | None, Query(min_length=2, max_length=12)] = None,
+        street: Annotated[str | None, Query(min_length=2, max_length=100,
+                                            description="prefix; any case or accents")]
+        = None,
+        ids: Annotated[str | None, Query(description="comma-separated feature ids")] = None,
+        status: StatusQuery = None,
+        line: Annotated[Literal["free", "taken"] | None, Query()] = None,
+        active_service: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: int | None = None) -> dict[str, Any]:
+    """Serviceable addresses (ready_for_service or connected) as GeoJSON, in feature id
+    order with a `next` link. Combine any of: point + radius, bbox, postcode, street
+    prefix, ids; filter on status, line (free/taken) and active service."""
+    point = None
+    if (lon is None) != (lat is None) or (lon is not None and radius is None):
+        raise _problem("radius", "a point search needs lon, lat and radius together")
+    if lon is not None and lat is not None and radius is not None:
+        limit_m = request.app.state.settings.max_search_radius_m
+        if not 0 < radius <= limit_m:
+            raise _problem("radius", f"radius must be more than 0 and at most {limit_m} m")
+        point = (lon, lat)
+    filters = SearchFilters(status=status or ["ready_for_service", "connected"],
+                            line=line, active_service=active_service,
+                            limit=limit, after=after)
+    search = filters.search(point=point, radius_m=radius if point else None,
+                            bbox=parse_bbox(bbox) if bbox else None, postcode=postcode,
+                            street=street, ids=parse_ids(ids) if ids else None)
+    return _collection(request, session, search, principal)
+
+
+@router.post("/serviceable-addresses/search")
+def serviceable_in_polygon(request: Request, body: PolygonSearch, session: SessionDep,
+                           principal: Caller) -> dict[str, Any]:
+    """The same search inside a GeoJSON polygon (in the body)."""
+    polygon = body.polygon(request.app.state.settings.max_area_vertices)
+    return _collection(request, session, body.search(polygon=polygon), principal)
+
+
+@router.get("/addresses/{feature_id}/availability")
+def get_availability(request: Request, feature_id: int, session: SessionDep,
+                     principal: Caller) -> dict[str, Any]:
+    """Serviceable or not and why, the physical status, ONT, circuit, the fastest product
+    the network offers there, and whether the line is free or taken (never by whom)."""
+    products = request.app.state.settings.products
+    fastest = max(products, key=lambda name: float(products[name].split("/")[0]))
+    found = availability(session, feature_id, principal.isp_id,
+                         {"product": fastest, "speed_profile": products[fastest]})
+    if found is None:
+        raise NotFound(f"address {feature_id} does not exist")
+    return found

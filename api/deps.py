@@ -56,9 +56,10 @@ def get_principal(session: SessionDep,
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that admits only the given roles (admin is always admitted)."""
-    allowed = {Role.admin, *roles}
+def require_roles(*roles: Role, admin: bool = True) -> Callable[[Principal], Principal]:
+    """A dependency that admits only the given roles (and admin, unless `admin=False`:
+    for actions that need what only those roles carry, such as an ISP)."""
+    allowed = {Role.admin, *roles} if admin else set(roles)
 
     def check(principal: CurrentPrincipal) -> Principal:
         if principal.role not in allowed:

@@ -28,6 +28,9 @@ class Metrics:
         self.outbox_oldest = Gauge("fibersync_outbox_oldest_pending_seconds",
                                    "Age of the oldest undelivered event",
                                    registry=self.registry)
+        self.isp_orders = Gauge("fibersync_isp_orders",
+                                "ISP orders by outcome and refusal code (data quality)",
+                                ["outcome", "refusal"], registry=self.registry)
         self.outbox_lag = Gauge("fibersync_outbox_delivery_lag_seconds",
                                 "Created-to-delivered time over the last 5 minutes",
                                 ["quantile"], registry=self.registry)
@@ -41,6 +44,10 @@ class Metrics:
                     text("SELECT state, count(*) FROM sync_runs GROUP BY state")):
                 self.sync_runs.labels(state).set(count)
             health = outbox_health(conn)
+            for outcome, refusal, count in conn.execute(text(
+                    "SELECT outcome, coalesce(refusal, ''), count(*) FROM isp_orders "
+                    "GROUP BY 1, 2")):
+                self.isp_orders.labels(outcome, refusal).set(count)
         for state in ("pending", "leased", "parked", "delivered"):
             self.outbox.labels(state).set(getattr(health, state))
         self.outbox_oldest.set(health.oldest_pending_seconds)

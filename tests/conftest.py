@@ -38,7 +38,8 @@ MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features", "sync_runs",
                   "status_transitions", "api_keys", "areas", "work_orders",
                   "work_order_tasks", "outbox", "services", "service_events",
                   "webhook_subscriptions", "webhook_deliveries", "task_evidence",
-                  "work_order_changes", "installation_records", "idempotent_requests")
+                  "work_order_changes", "installation_records", "idempotent_requests",
+                  "isp_orders")
 
 
 def _url_for(database: str) -> str:

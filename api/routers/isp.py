@@ -5,10 +5,14 @@ ISPs see serviceability everywhere and only their own services (row-level securi
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.problems import problem
 from api.schemas.isp import (
+    OrderRequest,
     PolygonSearch,
     SearchFilters,
     StatusQuery,
@@ -19,9 +23,11 @@ from api.schemas.isp import (
 from gis.errors import NotFound
 from gis.queries.serviceability import AddressSearch, availability, search_addresses
 from gis.status import Role
+from services.orders import OrderInput, place_order
 
 router = APIRouter(prefix="/isp", tags=["open access"])
 Caller = Annotated[Principal, Depends(require_roles(Role.isp, Role.planner, Role.bss))]
+Orderer = Annotated[Principal, Depends(require_roles(Role.isp, admin=False))]
 
 
 def _collection(request: Request, session: SessionDep, search: AddressSearch,
@@ -78,6 +84,25 @@ def serviceable_in_polygon(request: Request, body: PolygonSearch, session: Sessi
     """The same search inside a GeoJSON polygon (in the body)."""
     polygon = body.polygon(request.app.state.settings.max_area_vertices)
     return _collection(request, session, body.search(polygon=polygon), principal)
+
+
+@router.post("/orders", status_code=201, response_model=None)
+def order(request: Request, body: OrderRequest, session: SessionDep,
+          principal: Orderer) -> dict[str, Any] | JSONResponse:
+    """Order a service: `ordered` where the address is connected (provisioning is requested),
+    `work_order` where it is built but not connected, refused (422, with the reason)
+    otherwise. The same order_ref again returns the first answer."""
+    assert principal.isp_id is not None
+    outcome = place_order(session, OrderInput(principal.isp_id, body.order_ref, body.address,
+                                              body.product, body.subscriber),
+                          request.app.state.settings.products)
+    result = outcome.as_dict()
+    if outcome.order.outcome == "refused":  # kept (and committed) for the metric
+        return problem(422, result["reason"], instance=request.url.path,
+                       extensions={"refusal": result["refusal"]})
+    if outcome.replayed:
+        return JSONResponse(jsonable_encoder(result), status_code=200)
+    return result
 
 
 @router.get("/addresses/{feature_id}/availability")

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Text, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Index, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gis.models.base import Base, created_at_column
@@ -13,7 +13,9 @@ ORDER_OUTCOMES = ("ordered", "work_order", "refused")
 class IspOrder(Base):
     __tablename__ = "isp_orders"
     __table_args__ = (
-        UniqueConstraint("isp_id", "order_ref"),
+        # Idempotent by the ISP's reference; refused attempts are kept too, for the metric.
+        Index("uq_isp_orders_ref", "isp_id", "order_ref", unique=True,
+              postgresql_where=text("outcome <> 'refused'")),
         CheckConstraint("outcome IN ('ordered', 'work_order', 'refused')", name="outcome"),
     )
 
@@ -24,6 +26,7 @@ class IspOrder(Base):
     product: Mapped[str | None] = mapped_column(Text)
     subscriber: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(Text, nullable=False)
-    reason: Mapped[str | None] = mapped_column(Text)  # why it was refused
+    refusal: Mapped[str | None] = mapped_column(Text)  # a code: unknown_product, ...
+    reason: Mapped[str | None] = mapped_column(Text)  # why it was refused, in words
     work_order_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = created_at_column()

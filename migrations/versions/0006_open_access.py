@@ -26,13 +26,15 @@ def upgrade() -> None:
     sa.Column('product', sa.Text(), nullable=True),
     sa.Column('subscriber', sa.Text(), nullable=True),
     sa.Column('outcome', sa.Text(), nullable=False),
+    sa.Column('refusal', sa.Text(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=True),
     sa.Column('work_order_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.CheckConstraint("outcome IN ('ordered', 'work_order', 'refused')", name=op.f('ck_isp_orders_outcome')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_isp_orders')),
-    sa.UniqueConstraint('isp_id', 'order_ref', name=op.f('uq_isp_orders_isp_id'))
     )
+    op.create_index('uq_isp_orders_ref', 'isp_orders', ['isp_id', 'order_ref'], unique=True,
+                    postgresql_where=sa.text("outcome <> 'refused'"))
     for statement in UPGRADE:
         op.execute(statement)
 

@@ -23,7 +23,7 @@ PROTECTED = [
     ("POST", "/work-orders/1/tasks/1/evidence"), ("POST", "/work-orders/1/tasks/1/photos"),
     ("POST", "/work-orders/1/tasks/1/done"), ("POST", "/work-orders/1/tasks/1/skip"),
     ("GET", "/isp/serviceable-addresses"), ("POST", "/isp/serviceable-addresses/search"),
-    ("GET", "/isp/addresses/1/availability"),
+    ("GET", "/isp/addresses/1/availability"), ("POST", "/isp/orders"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1", "{subscription_id}": "1", "{position}": "1"}

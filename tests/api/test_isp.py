@@ -167,3 +167,71 @@ def test_row_level_security_keeps_an_isp_to_its_rows_whatever_the_query(db_sessi
     finally:
         leave_isp_scope(db_session)
     assert db_session.execute(text("SELECT count(*) FROM services")).scalar() == 2
+
+
+def order(client, headers, ref, address, product="Fibre 500"):
+    return client.post("/isp/orders", json={"order_ref": ref, "address": address,
+                                            "product": product, "subscriber": "S-1"},
+                       headers=headers)
+
+
+@pytest.mark.usefixtures("town")
+def test_ordering_at_a_connected_and_at_a_built_address(client, keys, db_session):
+    db_session.execute(text("UPDATE addresses SET status = 'connected' WHERE feature_id = 2"))
+    connected = order(client, keys["isp"], "A-1", 2)
+    assert connected.status_code == 201, connected.text
+    assert connected.json()["outcome"] == "ordered"
+    service = db_session.execute(text("SELECT isp_id, status, product, speed_profile "
+                                      "FROM services WHERE address_feature_id = 2")).one()
+    assert tuple(service) == ("isp-1", "ordered", "Fibre 500", "500/100")
+    provisioning = db_session.execute(text(
+        "SELECT payload FROM outbox WHERE topic = 'provisioning.requested'")).scalar_one()
+    assert provisioning["order_ref"] == "A-1" and provisioning["isp"] == "isp-1"
+
+    built = order(client, keys["isp"], "A-2", 1).json()
+    assert built["outcome"] == "work_order"
+    purpose = db_session.execute(text("SELECT purpose FROM work_orders WHERE id = :id"),
+                                 {"id": built["work_order_id"]}).scalar()
+    assert purpose == "connection"
+
+
+@pytest.mark.usefixtures("town")
+def test_the_same_order_reference_answers_the_same(client, keys, db_session):
+    first = order(client, keys["isp"], "A-9", 1)
+    again = order(client, keys["isp"], "A-9", 1)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["replayed"] and again.json()["work_order_id"] == first.json()[
+        "work_order_id"]
+    other = order(client, keys["isp"], "A-9", 3)
+    assert assert_problem(other, 422)["refusal"] == "duplicate"
+    assert db_session.execute(text("SELECT count(*) FROM work_orders")).scalar() == 1
+
+
+@pytest.mark.usefixtures("town")
+@pytest.mark.parametrize(("address", "product", "refusal"), [
+    (999, "Fibre 500", "unknown_address"), (1, "Fibre 9000", "unknown_product"),
+    (11, "Fibre 500", "not_serviceable"), (13, "Fibre 500", "not_serviceable"),
+    (10, "Fibre 500", "line_taken"), (9, "Fibre 500", "duplicate"),
+])
+def test_refused_orders_say_why_and_are_kept(client, keys, db_session, address, product,
+                                             refusal):
+    reply = order(client, keys["isp"], f"R-{address}", address, product)
+    problem = assert_problem(reply, 422)
+    assert problem["refusal"] == refusal and problem["detail"]
+    assert "THEIRS" not in str(problem) and "isp-2" not in str(problem)
+    kept = db_session.execute(text("SELECT refusal FROM isp_orders")).scalars().all()
+    assert kept == [refusal]
+
+
+@pytest.mark.usefixtures("committed")
+def test_refusals_are_counted_in_the_data_quality_metric(client, keys, engine):
+    with engine.begin() as conn:  # /metrics reads on its own connection
+        conn.execute(text("INSERT INTO isp_orders (isp_id, order_ref, outcome, refusal) "
+                          "VALUES ('isp-1', 'R-2', 'refused', 'unknown_address')"))
+    body = client.get("/metrics", headers=keys["admin"]).text
+    assert 'fibersync_isp_orders{outcome="refused",refusal="unknown_address"} 1.0' in body
+
+
+def test_only_isp_keys_order(client, keys):
+    for role in ("admin", "planner", "bss", "technician"):
+        assert_problem(order(client, keys[role], "X", 1), 403)

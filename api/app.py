@@ -7,6 +7,7 @@ from sqlalchemy.orm import sessionmaker
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, MetricsMiddleware
 from api.problems import install_problem_handlers
+from api.ratelimit import RateLimiter
 from api.routers import (
     addresses,
     areas,
@@ -42,6 +43,8 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     app.state.engine = engine or make_engine(settings.database_url, settings.pool_size)
     app.state.session_factory = sessionmaker(app.state.engine, expire_on_commit=False)
     app.state.metrics = Metrics()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second,
+                                         settings.rate_limit_burst)
     app.state.evidence_store = (
         S3EvidenceStore(settings.evidence_s3_bucket, settings.evidence_s3_endpoint)
         if settings.evidence_s3_bucket else LocalEvidenceStore(settings.evidence_dir))

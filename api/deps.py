@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
+from api.ratelimit import retry_after_header
 from gis.scoping import enter_isp_scope, leave_isp_scope
 from gis.status import Role
 
@@ -31,7 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def get_principal(session: SessionDep,
+def get_principal(request: Request, session: SessionDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None,
                                          Depends(_bearer)]) -> Iterator[Principal]:
     """The caller. An ISP's requests run as the database role `fibersync_isp` with its ISP
@@ -43,6 +44,10 @@ def get_principal(session: SessionDep,
     if principal is None:
         raise HTTPException(401, "The API key is not valid or has been revoked",
                             headers=UNAUTHORIZED_HEADERS)
+    wait = request.app.state.rate_limiter.wait_needed(principal.key_id)
+    if wait:
+        raise HTTPException(429, f"Too many requests for this key; retry in {wait:.1f} s",
+                            headers=retry_after_header(wait))
     if principal.isp_id is None:
         yield principal
         return

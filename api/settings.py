@@ -41,3 +41,9 @@ class ApiSettings(DatabaseSettings):
     max_search_radius_m: float = Field(
         20_000, validation_alias=AliasChoices("FIBERSYNC_MAX_SEARCH_RADIUS_M",
                                               "max_search_radius_m"))
+    # Requests per second per API key (0: no limit), with bursts up to rate_limit_burst.
+    rate_limit_per_second: float = Field(
+        200, validation_alias=AliasChoices("FIBERSYNC_RATE_LIMIT_PER_SECOND",
+                                           "rate_limit_per_second"))
+    rate_limit_burst: int = Field(
+        400, validation_alias=AliasChoices("FIBERSYNC_RATE_LIMIT_BURST", "rate_limit_burst"))

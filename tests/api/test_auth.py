@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import text
 
 from api.auth import hash_key
+from api.ratelimit import RateLimiter
 
 PROTECTED = [
     ("GET", "/metrics"), ("GET", "/openapi.json"), ("GET", "/addresses"),
@@ -90,3 +91,14 @@ def test_isp_and_technician_keys_must_be_bound(db_session):
         create_api_key(db_session, Role.technician, "unbound")
     with pytest.raises(InvalidInput):
         create_api_key(db_session, Role.planner, "bound", isp_id="isp-1")
+
+
+def test_each_key_has_its_own_rate_limit(client, keys):
+    client.app.state.rate_limiter = RateLimiter(per_second=0.5, burst=2)
+    assert client.get("/work-order-templates", headers=keys["planner"]).status_code == 200
+    assert client.get("/work-order-templates", headers=keys["planner"]).status_code == 200
+    limited = client.get("/work-order-templates", headers=keys["planner"])
+    assert limited.status_code == 429
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert 1 <= int(limited.headers["Retry-After"]) <= 2
+    assert client.get("/work-order-templates", headers=keys["bss"]).status_code == 200

@@ -16,6 +16,7 @@ from api.routers import (
     hub,
     isp,
     meta,
+    ogc,
     pages,
     sync_runs,
     tasks,
@@ -52,7 +53,7 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     install_problem_handlers(app)
     for router in (health.router, meta.router, sync_runs.router, addresses.router,
                    areas.router, templates.router, work_orders.router, events.router,
-                   hub.router, tasks.router, pages.router, isp.router):
+                   hub.router, tasks.router, pages.router, isp.router, ogc.router):
         app.include_router(router)
     # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
     upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)

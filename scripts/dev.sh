@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 need_apt=()
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need_apt+=(postgresql-15 postgresql-15-postgis-3)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
-# The browser tests drive Debian's Chromium (no browser downloads).
-[ "${1:-up}" = "test" ] && ! command -v chromium >/dev/null && need_apt+=(chromium)
+# The browser tests drive Debian's Chromium (no browser downloads); GDAL reads /ogc.
+if [ "${1:-up}" = "test" ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+  command -v ogrinfo >/dev/null || need_apt+=(gdal-bin)
+fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -194,6 +194,21 @@ def client(api_settings: ApiSettings, engine: Engine, db_session: Session,
 
 
 @pytest.fixture
+def live_server(api_settings: ApiSettings, engine: Engine) -> Iterator[str]:
+    """The app on a real port (for a browser or GDAL); use with `committed` data."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(api_settings, engine=engine),
+                                           host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
 def keys(db_session: Session) -> dict[str, dict[str, str]]:
     """An Authorization header per role."""
     bindings = {Role.isp: ("isp-1", None), Role.technician: (None, "crew-1")}

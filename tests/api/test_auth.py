@@ -25,9 +25,13 @@ PROTECTED = [
     ("POST", "/work-orders/1/tasks/1/done"), ("POST", "/work-orders/1/tasks/1/skip"),
     ("GET", "/isp/serviceable-addresses"), ("POST", "/isp/serviceable-addresses/search"),
     ("GET", "/isp/addresses/1/availability"), ("POST", "/isp/orders"),
+    ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/ogc/collections"),
+    ("GET", "/ogc/collections/x"), ("GET", "/ogc/collections/x/items"),
+    ("GET", "/ogc/collections/x/items/1"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
-                   "{order_id}": "1", "{subscription_id}": "1", "{position}": "1"}
+                   "{order_id}": "1", "{subscription_id}": "1", "{position}": "1",
+                   "{collection_id}": "x"}
 
 
 def _filled(path):

@@ -2,21 +2,16 @@
 order completed end to end, with a refusal, a photo and a dropped connection on the way."""
 
 import io
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 from PIL import Image
 from playwright.sync_api import expect, sync_playwright
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.app import create_app
 from api.auth import create_api_key
 from gis.status import Role
-from tests.conftest import free_port
 from tests.seed import add_addresses
 from workorders.orders import create_connection_order
 
@@ -24,21 +19,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 pytestmark = [pytest.mark.usefixtures("committed"),
               pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is needed")]
-
-
-@pytest.fixture
-def server(api_settings, engine):
-    port = free_port()
-    app = create_app(api_settings, engine=engine)
-    instance = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                             log_level="warning"))
-    thread = threading.Thread(target=instance.run, daemon=True)
-    thread.start()
-    while not instance.started:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    instance.should_exit = True
-    thread.join(timeout=10)
 
 
 @pytest.fixture
@@ -64,7 +44,8 @@ def photo(tmp_path):
     return path
 
 
-def test_a_technician_completes_a_work_order_from_a_phone(server, job, engine, tmp_path):
+def test_a_technician_completes_a_work_order_from_a_phone(live_server, job, engine,
+                                                         tmp_path):
     order_id, key = job
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
@@ -73,7 +54,7 @@ def test_a_technician_completes_a_work_order_from_a_phone(server, job, engine, t
         context = browser.new_context(viewport={"width": 390, "height": 844},
                                       is_mobile=True, has_touch=True)
         page = context.new_page()
-        page.goto(f"{server}/field")
+        page.goto(f"{live_server}/field")
         page.fill("#key", key)
         page.click("#go")
         card = page.locator(f"[data-order='{order_id}']")

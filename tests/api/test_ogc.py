@@ -1,0 +1,82 @@
+"""OGC API Features: the standard's resources, filters and paging, and GDAL reading it."""
+
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.auth import create_api_key
+from gis.status import Role
+from tests.api.test_api import assert_problem
+from tests.seed import LAT0, LON0, STEP, add_addresses, add_area, grid_box
+
+
+@pytest.fixture
+def data(db_session):
+    add_addresses(db_session, 25)
+    db_session.execute(text("UPDATE addresses SET status = 'connected' WHERE feature_id <= 3"))
+    add_area(db_session, grid_box(0, 0, 4, 0), "North")
+
+
+def test_landing_conformance_and_collections(client, keys):
+    landing = client.get("/ogc", headers=keys["isp"]).json()
+    assert {link["rel"] for link in landing["links"]} >= {"conformance", "data",
+                                                          "service-desc"}
+    conformance = client.get("/ogc/conformance", headers=keys["isp"]).json()["conformsTo"]
+    assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core" in conformance
+    listed = client.get("/ogc/collections", headers=keys["planner"]).json()["collections"]
+    assert [c["id"] for c in listed] == ["addresses", "areas", "circuits"]
+    assert_problem(client.get("/ogc/collections/pipes", headers=keys["isp"]), 404)
+    assert_problem(client.get("/ogc/collections"), 401)
+
+
+@pytest.mark.usefixtures("data")
+def test_items_with_bbox_filters_and_paging(client, keys):
+    reply = client.get("/ogc/collections/addresses/items?limit=10", headers=keys["isp"])
+    assert reply.headers["content-type"] == "application/geo+json"
+    page = reply.json()
+    assert page["numberReturned"] == 10
+    following = client.get(next(link["href"] for link in page["links"]
+                                if link["rel"] == "next"), headers=keys["isp"]).json()
+    assert following["features"][0]["id"] == 11
+    west, east = LON0 - STEP / 2, LON0 + 1.5 * STEP
+    boxed = client.get(f"/ogc/collections/addresses/items?bbox={west},{LAT0 - STEP},{east},"
+                       f"{LAT0 + STEP}", headers=keys["isp"]).json()
+    assert [f["id"] for f in boxed["features"]] == [1, 2]
+    connected = client.get("/ogc/collections/addresses/items?status=connected",
+                           headers=keys["isp"]).json()
+    assert [f["id"] for f in connected["features"]] == [1, 2, 3]
+    recent = client.get("/ogc/collections/addresses/items?datetime=2000-01-01T00:00:00Z/..",
+                        headers=keys["isp"]).json()
+    assert recent["numberReturned"] == 10
+    assert_problem(client.get("/ogc/collections/addresses/items?colour=red",
+                              headers=keys["isp"]), 422)
+    assert_problem(client.get("/ogc/collections/addresses/items?bbox=1,1,0,0",
+                              headers=keys["isp"]), 422)
+    one = client.get("/ogc/collections/areas/items", headers=keys["isp"]).json()
+    area_id = one["features"][0]["id"]
+    item = client.get(f"/ogc/collections/areas/items/{area_id}", headers=keys["isp"]).json()
+    assert item["properties"]["name"] == "North" and item["geometry"]["type"] == "MultiPolygon"
+
+
+@pytest.mark.usefixtures("committed")
+@pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="Debian's gdal-bin is needed")
+def test_gdal_reads_the_service(live_server, engine):
+    with Session(engine) as session:
+        add_addresses(session, 25)
+        plain, _ = create_api_key(session, Role.isp, "gdal", "isp-1", None)
+        session.commit()
+    done = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", f"OAPIF:{live_server}/ogc", "addresses",
+         "--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {plain}"],
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Layer name: addresses" in done.stdout
+    assert "Feature Count: 25" in done.stdout
+    features = subprocess.run(
+        ["ogrinfo", "-ro", f"OAPIF:{live_server}/ogc", "addresses", "-where", "feature_id = 7",
+         "--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {plain}"],
+        capture_output=True, text=True, timeout=120)
+    assert "House 6" in features.stdout, features.stdout + features.stderr

@@ -63,3 +63,8 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
         r"/work-orders/\d+/tasks/\d+/photos": photo_limit})
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """For `uvicorn --factory api.app:app_from_environment` (several worker processes)."""
+    return create_app(ApiSettings())

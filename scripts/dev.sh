@@ -13,6 +13,7 @@ command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
 if [ "${1:-up}" = "test" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   command -v ogrinfo >/dev/null || need_apt+=(gdal-bin)
+  command -v wrk >/dev/null || need_apt+=(wrk)  # the ISP benchmark's smoke run
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"

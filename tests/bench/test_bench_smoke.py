@@ -37,3 +37,15 @@ def test_writeback_bench_smoke(repo_root):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "drain: 1,000 queued events, 1,000 address updates" in done.stdout
     assert "steady load: 400 events" in done.stdout and "p95" in done.stdout
+
+
+def test_isp_bench_smoke(repo_root):
+    done = subprocess.run(
+        [sys.executable, "bench/isp_bench.py", "--addresses", "5000", "--seconds", "1",
+         "--workers", "1", "--skip-tipg", "--database-url",
+         _url_for("fibersync_bench_smoke")],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FiberSync point + 30 m radius" in done.stdout
+    assert "FiberSync bbox, 1,000 features" in done.stdout
+    assert "bare FastAPI + psycopg bbox" in done.stdout

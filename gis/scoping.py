@@ -1,5 +1,7 @@
 """Database-enforced ISP scoping: row-level security (migration 0006) keyed by a setting."""
 
+import contextlib
+
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -8,15 +10,15 @@ from sqlalchemy.orm import Session
 def enter_isp_scope(session: Session, isp_id: str) -> None:
     """From here to the end of the transaction, the session sees only this ISP's rows of
     the ISP-owned tables (services, events, orders, webhooks)."""
-    session.execute(text("SET LOCAL ROLE fibersync_isp"))
-    session.execute(text("SELECT set_config('fibersync.isp', :isp, true)"), {"isp": isp_id})
+    # set_config('role', ..., true) is SET LOCAL ROLE; one round trip for both.
+    session.execute(text("SELECT set_config('role', 'fibersync_isp', true), "
+                         "set_config('fibersync.isp', :isp, true)"), {"isp": isp_id})
 
 
 def leave_isp_scope(session: Session) -> None:
     # The transaction's end undoes both; this matters only where a transaction outlives the
     # request (tests run each test in one transaction).
-    try:
-        session.execute(text("RESET ROLE"))
-        session.execute(text("SELECT set_config('fibersync.isp', '', true)"))
-    except DBAPIError:
-        pass  # an aborted transaction is rolled back, which resets both anyway
+    # An aborted transaction is rolled back, which resets both anyway.
+    with contextlib.suppress(DBAPIError):
+        session.execute(text("SELECT set_config('role', 'none', true), "
+                             "set_config('fibersync.isp', '', true)"))

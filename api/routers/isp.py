@@ -4,9 +4,10 @@ ISPs see serviceability everywhere and only their own services (row-level securi
 
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
@@ -26,19 +27,22 @@ from gis.status import Role
 from services.orders import OrderInput, place_order
 
 router = APIRouter(prefix="/isp", tags=["open access"])
+GEOJSON = "application/geo+json"
 Caller = Annotated[Principal, Depends(require_roles(Role.isp, Role.planner, Role.bss))]
 Orderer = Annotated[Principal, Depends(require_roles(Role.isp, admin=False))]
 
 
 def _collection(request: Request, session: SessionDep, search: AddressSearch,
-                principal: Principal) -> dict[str, Any]:
-    features = search_addresses(session, search, principal.isp_id)
+                principal: Principal) -> Response:
+    page = search_addresses(session, search, principal.isp_id)
     links = []
-    if len(features) == search.limit:
-        next_url = request.url.include_query_params(after=features[-1]["id"])
-        links.append({"rel": "next", "href": str(next_url), "type": "application/geo+json"})
-    return {"type": "FeatureCollection", "features": features, "links": links,
-            "numberReturned": len(features)}
+    if page.count == search.limit:
+        next_url = request.url.include_query_params(after=page.last_id)
+        links.append({"rel": "next", "href": str(next_url), "type": GEOJSON})
+    body = (b'{"type":"FeatureCollection","features":' + page.features_json.encode()
+            + b',"links":' + orjson.dumps(links)
+            + b',"numberReturned":' + str(page.count).encode() + b"}")
+    return Response(body, media_type=GEOJSON)
 
 
 @router.get("/serviceable-addresses")
@@ -57,7 +61,7 @@ def serviceable_addresses(
         line: Annotated[Literal["free", "taken"] | None, Query()] = None,
         active_service: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        after: int | None = None) -> dict[str, Any]:
+        after: int | None = None) -> Response:
     """Serviceable addresses (ready_for_service or connected) as GeoJSON, in feature id
     order with a `next` link. Combine any of: point + radius, bbox, postcode, street
     prefix, ids; filter on status, line (free/taken) and active service."""
@@ -80,7 +84,7 @@ def serviceable_addresses(
 
 @router.post("/serviceable-addresses/search")
 def serviceable_in_polygon(request: Request, body: PolygonSearch, session: SessionDep,
-                           principal: Caller) -> dict[str, Any]:
+                           principal: Caller) -> Response:
     """The same search inside a GeoJSON polygon (in the body)."""
     polygon = body.polygon(request.app.state.settings.max_area_vertices)
     return _collection(request, session, body.search(polygon=polygon), principal)

@@ -96,17 +96,30 @@ def _like_prefix(value: str) -> str:
     return value + "%"
 
 
-def search_addresses(session: Session, search: AddressSearch,
-                     isp: str | None) -> list[dict[str, Any]]:
-    """Serviceable addresses matching every given condition, in feature id order."""
+@dataclass(frozen=True)
+class FeaturePage:
+    features_json: str  # a JSON array of GeoJSON Features, as PostgreSQL wrote it
+    count: int
+    last_id: int | None
+
+
+def search_addresses(session: Session, search: AddressSearch, isp: str | None) -> FeaturePage:
+    """Serviceable addresses matching every given condition, in feature id order. The
+    features stay JSON text end to end: parsing and re-encoding them would cost more than
+    the query."""
     clauses = search.where()
     params = dict(search.params, isp=isp)
     if "prefix_raw" in params:
         prefix = session.execute(text("SELECT lower(f_unaccent(:q))"),
                                  {"q": params.pop("prefix_raw")}).scalar_one()
         params["prefix"] = _like_prefix(prefix)
-    sql = _FEATURE + " WHERE " + " AND ".join(clauses) + " ORDER BY a.feature_id LIMIT :limit"
-    return [dict(row) for row in session.execute(text(sql), params).scalars()]
+    page = (_FEATURE.replace("SELECT json_build_object(", "SELECT a.feature_id AS id, "
+                             "json_build_object(", 1)
+            + " WHERE " + " AND ".join(clauses) + " ORDER BY a.feature_id LIMIT :limit")
+    sql = (f"SELECT coalesce(json_agg(p.json_build_object ORDER BY p.id), '[]')::text, "
+           f"count(*), max(p.id) FROM ({page}) p")
+    features, count, last = session.execute(text(sql), params).one()
+    return FeaturePage(features, count, last)
 
 
 def _reason(status: str, retired: bool) -> str | None:

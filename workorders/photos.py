@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from PIL import Image, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from gis.errors import InvalidInput
 
+register_heif_opener()  # Pillow reads HEIC (iPhone photos) too, for checks and EXIF
 GPS_IFD = 0x8825
 
 
@@ -115,10 +117,9 @@ def check_photo(data: bytes, max_bytes: int) -> Photo:
     content_type = sniff(data)
     if content_type is None:
         raise InvalidInput("the file is not a JPEG, PNG or HEIC image")
-    if content_type != "image/heic":  # Pillow reads these two; a broken one fails here
-        try:
-            Image.open(io.BytesIO(data)).verify()
-        except (UnidentifiedImageError, OSError, SyntaxError) as error:
-            raise InvalidInput(f"the image is damaged or incomplete: {error}") from None
-    location = _exif_location(data) if content_type == "image/jpeg" else None
+    try:  # a damaged or truncated image fails here
+        Image.open(io.BytesIO(data)).verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidInput(f"the image is damaged or incomplete: {error}") from None
+    location = _exif_location(data)
     return Photo(hashlib.sha256(data).hexdigest(), content_type, len(data), location)

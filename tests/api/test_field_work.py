@@ -10,6 +10,7 @@ from sqlalchemy.exc import DBAPIError
 
 from api.auth import create_api_key
 from gis.status import Role
+from sync.webhooks import create_subscription
 from tests.api.test_api import assert_problem
 from tests.seed import add_addresses
 from workorders.orders import create_connection_order
@@ -282,3 +283,20 @@ def test_only_skippable_tasks_may_be_skipped(client, keys, db_session):
     assert skipped.status_code == 200
     task = next(t for t in skipped.json()["work_order"]["tasks"] if t["position"] == 1)
     assert task["status"] == "skipped" and task["skip_reason"] == "route agreed by phone"
+
+
+def test_completion_events_go_out_to_webhook_subscribers(client, contractor, order_id,
+                                                         db_session):
+    """provisioning.requested and customer.notification reach subscriptions through the
+    outbox like any event; the ISP's subscription gets them as they name its service."""
+    create_subscription(db_session, "https://isp.example/hooks",
+                        ["provisioning.requested", "customer.notification"], "isp-1", 1)
+    create_subscription(db_session, "https://other.example/hooks", [], "isp-2", 2)
+    finish_all(client, contractor["contractor-1"], order_id)
+    delivered = db_session.execute(text(
+        "SELECT s.isp_id, d.topic, d.payload ->> 'step' FROM webhook_deliveries d "
+        "JOIN webhook_subscriptions s ON s.id = d.subscription_id ORDER BY d.id")).all()
+    assert [tuple(d) for d in delivered] == [
+        ("isp-1", "provisioning.requested", None), ("isp-1", "customer.notification",
+                                                    "installed"),
+        ("isp-1", "customer.notification", "ready")]

@@ -27,8 +27,14 @@ def test_exif_location_is_kept():
     assert photo.location == {"lat": pytest.approx(52.2083333), "lon": pytest.approx(-0.12)}
 
 
-def test_heic_is_recognised_by_its_bytes():
-    assert sniff(b"\x00\x00\x00\x18ftypheic" + b"\x00" * 16) == "image/heic"
+def test_heic_is_recognised_by_its_bytes_and_its_location_kept():
+    exif = Image.Exif()
+    exif.get_ifd(0x8825).update({1: "S", 2: (33, 51, 0.0), 3: "E", 4: (151, 12, 0.0)})
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(buffer, "HEIF", exif=exif.tobytes())
+    photo = check_photo(buffer.getvalue(), 10**6)
+    assert photo.content_type == "image/heic"
+    assert photo.location == {"lat": pytest.approx(-33.85), "lon": pytest.approx(151.2)}
     assert sniff(b"GIF89a...") is None
 
 

@@ -10,37 +10,26 @@ Each round resets the rows, then times one deployment and one bare run; prints e
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from gis.database import ensure_database, libpq_url, sqlalchemy_url  # noqa: E402
+from import_bench import fresh_database  # noqa: E402
+
+from gis.database import sqlalchemy_url  # noqa: E402
 from gis.status import AreaStatus  # noqa: E402
 from workorders.deployment import transition_area  # noqa: E402
 
 COLUMNS = 1000  # addresses per grid row; an area is a band of whole rows
 STEP = 0.0002
-
-
-def fresh_database(url: str) -> None:
-    name = make_url(url).database
-    admin = libpq_url(make_url(url).set(database="postgres").render_as_string(False))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
-    ensure_database(url)
-    subprocess.run([sys.executable, "-m", "api.cli", "db", "upgrade"], cwd=ROOT, check=True,
-                   env={**os.environ, "DATABASE_URL": url}, capture_output=True)
 
 
 def load_addresses(engine: Engine, count: int, area_addresses: int) -> int:

@@ -26,8 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from deploy_bench import fresh_database  # noqa: E402
-from import_bench import free_port  # noqa: E402
+from import_bench import free_port, fresh_database  # noqa: E402
 
 from api.auth import create_api_key  # noqa: E402
 from gis.database import sqlalchemy_url  # noqa: E402

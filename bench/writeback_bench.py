@@ -27,8 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from deploy_bench import fresh_database  # noqa: E402
-from import_bench import start_simulator  # noqa: E402
+from import_bench import fresh_database, start_simulator  # noqa: E402
 
 from gis.database import sqlalchemy_url  # noqa: E402
 from services.events import IncomingEvent, record_events  # noqa: E402

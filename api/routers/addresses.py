@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.paging import next_links
 from gis.errors import NotFound
 from gis.queries import addresses as queries
 from gis.status import AddressStatus, Role
@@ -25,10 +26,7 @@ def list_addresses(request: Request, session: SessionDep, _: Reader,
                    include_retired: bool = False) -> dict[str, Any]:
     """A GeoJSON FeatureCollection in feature id order, with a `next` link (keyset paging)."""
     features = queries.list_addresses(session, limit, after, status, include_retired)
-    links = []
-    if len(features) == limit:
-        next_url = request.url.include_query_params(after=features[-1]["id"])
-        links.append({"rel": "next", "href": str(next_url), "type": "application/geo+json"})
+    links = next_links(request, len(features), limit, features[-1]["id"] if features else None)
     return {"type": "FeatureCollection", "features": features, "links": links}
 
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.paging import next_links
 from api.schemas.areas import AreaDocument, TransitionRequest
 from gis import areas
 from gis.areas import AreaInput
@@ -95,10 +96,7 @@ def list_areas(request: Request, session: SessionDep, _: Reader,
                status: AreaStatus | None = None) -> dict[str, Any]:
     features = areas.list_area_features(session, limit, after,
                                         status.value if status else None)
-    links = []
-    if len(features) == limit:
-        next_url = request.url.include_query_params(after=features[-1]["id"])
-        links.append({"rel": "next", "href": str(next_url), "type": "application/geo+json"})
+    links = next_links(request, len(features), limit, features[-1]["id"] if features else None)
     return {"type": "FeatureCollection", "features": features, "links": links}
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.paging import GEOJSON, next_links
 from api.problems import problem
 from api.schemas.isp import (
     OrderRequest,
@@ -27,7 +28,6 @@ from gis.status import Role
 from services.orders import OrderInput, place_order
 
 router = APIRouter(prefix="/isp", tags=["open access"])
-GEOJSON = "application/geo+json"
 Caller = Annotated[Principal, Depends(require_roles(Role.isp, Role.planner, Role.bss))]
 Orderer = Annotated[Principal, Depends(require_roles(Role.isp, admin=False))]
 
@@ -35,10 +35,7 @@ Orderer = Annotated[Principal, Depends(require_roles(Role.isp, admin=False))]
 def _collection(request: Request, session: SessionDep, search: AddressSearch,
                 principal: Principal) -> Response:
     page = search_addresses(session, search, principal.isp_id)
-    links = []
-    if page.count == search.limit:
-        next_url = request.url.include_query_params(after=page.last_id)
-        links.append({"rel": "next", "href": str(next_url), "type": GEOJSON})
+    links = next_links(request, page.count, search.limit, page.last_id)
     body = (b'{"type":"FeatureCollection","features":' + page.features_json.encode()
             + b',"links":' + orjson.dumps(links)
             + b',"numberReturned":' + str(page.count).encode() + b"}")

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.paging import GEOJSON, next_links
 from api.schemas.isp import parse_bbox
 from gis.errors import InvalidInput, NotFound
 from gis.queries.features import COLLECTIONS, Collection, ItemQuery, items, spatial_extent
@@ -16,7 +17,6 @@ from gis.status import Role
 
 router = APIRouter(prefix="/ogc", tags=["OGC API Features"])
 Reader = Annotated[Principal, Depends(require_roles(Role.planner, Role.bss, Role.isp))]
-GEOJSON = "application/geo+json"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
@@ -109,10 +109,9 @@ def collection_items(collection_id: str, request: Request, session: SessionDep, 
     start, end = _interval(datetime)
     features = items(session, chosen, ItemQuery(limit, after, parse_bbox(bbox) if bbox
                                                 else None, start, end, equals))
-    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON}]
-    if len(features) == limit:
-        links.append({"rel": "next", "type": GEOJSON, "href": str(
-            request.url.include_query_params(after=features[-1]["id"]))})
+    links = [{"rel": "self", "href": str(request.url), "type": GEOJSON},
+             *next_links(request, len(features), limit,
+                         features[-1]["id"] if features else None)]
     return JSONResponse({"type": "FeatureCollection", "features": features,
                          "numberReturned": len(features), "links": links},
                         media_type=GEOJSON)

@@ -1,6 +1,6 @@
 """Dependencies injected into routers: the database session and the caller's identity."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -61,12 +61,13 @@ def get_principal(request: Request, session: SessionDep,
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def require_roles(*roles: Role, admin: bool = True) -> Callable[[Principal], Principal]:
+def require_roles(*roles: Role, admin: bool = True
+                  ) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that admits only the given roles (and admin, unless `admin=False`:
     for actions that need what only those roles carry, such as an ISP)."""
     allowed = {Role.admin, *roles} if admin else set(roles)
 
-    def check(principal: CurrentPrincipal) -> Principal:
+    async def check(principal: CurrentPrincipal) -> Principal:  # no I/O: no thread hop
         if principal.role not in allowed:
             names = ", ".join(sorted(r.value for r in allowed))
             raise HTTPException(403, f"This needs one of the roles: {names}; "

@@ -18,9 +18,9 @@ from api.schemas.isp import (
     PolygonSearch,
     SearchFilters,
     StatusQuery,
-    _problem,
     parse_bbox,
     parse_ids,
+    query_problem,
 )
 from gis.errors import NotFound
 from gis.queries.serviceability import AddressSearch, availability, search_addresses
@@ -64,11 +64,11 @@ def serviceable_addresses(
     prefix, ids; filter on status, line (free/taken) and active service."""
     point = None
     if (lon is None) != (lat is None) or (lon is not None and radius is None):
-        raise _problem("radius", "a point search needs lon, lat and radius together")
+        raise query_problem("radius", "a point search needs lon, lat and radius together")
     if lon is not None and lat is not None and radius is not None:
         limit_m = request.app.state.settings.max_search_radius_m
         if not 0 < radius <= limit_m:
-            raise _problem("radius", f"radius must be more than 0 and at most {limit_m} m")
+            raise query_problem("radius", f"radius must be more than 0 and at most {limit_m} m")
         point = (lon, lat)
     filters = SearchFilters(status=status or ["ready_for_service", "connected"],
                             line=line, active_service=active_service,

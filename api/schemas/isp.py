@@ -12,7 +12,7 @@ from gis.queries.serviceability import AddressSearch
 Status = Literal["ready_for_service", "connected"]
 
 
-def _problem(location: str, message: str) -> InvalidInput:
+def query_problem(location: str, message: str) -> InvalidInput:
     return InvalidInput(message, [{"location": ["query", location], "message": message}])
 
 
@@ -20,13 +20,13 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     try:
         west, south, east, north = (float(part) for part in raw.split(","))
     except ValueError:
-        raise _problem("bbox", "bbox must be four numbers: west,south,east,north") from None
+        raise query_problem("bbox", "bbox must be four numbers: west,south,east,north") from None
     if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= 90
             and -90 <= north <= 90):
-        raise _problem("bbox", f"bbox {raw} is out of range (longitude -180..180, "
+        raise query_problem("bbox", f"bbox {raw} is out of range (longitude -180..180, "
                                "latitude -90..90)")
     if west >= east or south >= north:
-        raise _problem("bbox", f"bbox {raw} is inverted or empty: west < east and "
+        raise query_problem("bbox", f"bbox {raw} is inverted or empty: west < east and "
                                "south < north")
     return west, south, east, north
 
@@ -35,9 +35,9 @@ def parse_ids(raw: str) -> list[int]:
     try:
         ids = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise _problem("ids", "ids must be comma-separated feature ids") from None
+        raise query_problem("ids", "ids must be comma-separated feature ids") from None
     if not ids or len(ids) > 1000:
-        raise _problem("ids", "give between 1 and 1000 feature ids")
+        raise query_problem("ids", "give between 1 and 1000 feature ids")
     return ids
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import Principal, principal_for
 from api.ratelimit import retry_after_header
-from gis.scoping import enter_isp_scope, leave_isp_scope
+from gis.scoping import enter_isp_scope
 from gis.status import Role
 
 _bearer = HTTPBearer(auto_error=False, description="An API key from `fibersync keys create`")
@@ -34,9 +34,10 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 def get_principal(request: Request, session: SessionDep,
                   credentials: Annotated[HTTPAuthorizationCredentials | None,
-                                         Depends(_bearer)]) -> Iterator[Principal]:
+                                         Depends(_bearer)]) -> Principal:
     """The caller. An ISP's requests run as the database role `fibersync_isp` with its ISP
-    in `fibersync.isp`, so row-level security keeps it to its own rows whatever the query."""
+    in `fibersync.isp` until the request's transaction ends, so row-level security keeps it
+    to its own rows whatever the query."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "An API key is required: Authorization: Bearer <key>",
                             headers=UNAUTHORIZED_HEADERS)
@@ -48,14 +49,9 @@ def get_principal(request: Request, session: SessionDep,
     if wait:
         raise HTTPException(429, f"Too many requests for this key; retry in {wait:.1f} s",
                             headers=retry_after_header(wait))
-    if principal.isp_id is None:
-        yield principal
-        return
-    enter_isp_scope(session, principal.isp_id)
-    try:
-        yield principal
-    finally:
-        leave_isp_scope(session)
+    if principal.isp_id is not None:
+        enter_isp_scope(session, principal.isp_id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

@@ -16,8 +16,8 @@ def enter_isp_scope(session: Session, isp_id: str) -> None:
 
 
 def leave_isp_scope(session: Session) -> None:
-    # The transaction's end undoes both; this matters only where a transaction outlives the
-    # request (tests run each test in one transaction).
+    # The transaction's end undoes both (requests end theirs); this is for a transaction
+    # that goes on, as a test's does.
     # An aborted transaction is rolled back, which resets both anyway.
     with contextlib.suppress(DBAPIError):
         session.execute(text("SELECT set_config('role', 'none', true), "

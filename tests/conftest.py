@@ -27,6 +27,7 @@ from api.deps import get_session
 from api.settings import ApiSettings
 from fixtures.iqgeo_sim import Simulator, build_simulator
 from gis.database import ensure_database, libpq_url, sqlalchemy_url
+from gis.scoping import leave_isp_scope
 from gis.settings import DEFAULT_DATABASE_URL
 from gis.status import Role
 from migrations import HERE as MIGRATIONS
@@ -185,8 +186,11 @@ def client(api_settings: ApiSettings, engine: Engine, db_session: Session,
     app = create_app(api_settings, sim[1], engine=engine)
 
     def session_override() -> Iterator[Session]:
-        yield db_session
-        db_session.flush()
+        try:
+            yield db_session
+            db_session.flush()
+        finally:
+            leave_isp_scope(db_session)  # a request's transaction would have ended here
 
     app.dependency_overrides[get_session] = session_override
     with TestClient(app, raise_server_exceptions=False) as test_client:

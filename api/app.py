@@ -21,6 +21,7 @@ from api.routers import (
     sync_runs,
     tasks,
     templates,
+    tiles,
     work_orders,
 )
 from api.settings import ApiSettings
@@ -53,7 +54,8 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     install_problem_handlers(app)
     for router in (health.router, meta.router, sync_runs.router, addresses.router,
                    areas.router, templates.router, work_orders.router, events.router,
-                   hub.router, tasks.router, pages.router, isp.router, ogc.router):
+                   hub.router, tasks.router, pages.router, isp.router, ogc.router,
+                   tiles.router):
         app.include_router(router)
     # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
     upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)

@@ -9,12 +9,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gis.errors import Conflict, FiberSyncError, InvalidInput, NotFound, UpstreamUnavailable
+from gis.errors import (
+    BadRequest,
+    Conflict,
+    FiberSyncError,
+    InvalidInput,
+    NotFound,
+    UpstreamUnavailable,
+)
 
 logger = logging.getLogger(__name__)
 PROBLEM_TYPE = "application/problem+json"
 
 DOMAIN_STATUS: dict[type[FiberSyncError], int] = {
+    BadRequest: 400,
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,

@@ -26,6 +26,10 @@ class InvalidInput(FiberSyncError):
     """The input is well-formed but not acceptable."""
 
 
+class BadRequest(FiberSyncError):
+    """The request asks for something that cannot exist (a tile outside the world)."""
+
+
 class UpstreamUnavailable(FiberSyncError):
     """A system we depend on (IQGeo) is not answering."""
 

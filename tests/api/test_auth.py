@@ -27,11 +27,12 @@ PROTECTED = [
     ("GET", "/isp/addresses/1/availability"), ("POST", "/isp/orders"),
     ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/ogc/collections"),
     ("GET", "/ogc/collections/x"), ("GET", "/ogc/collections/x/items"),
-    ("GET", "/ogc/collections/x/items/1"),
+    ("GET", "/ogc/collections/x/items/1"), ("GET", "/tiles/x/1/1/1.pbf"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1", "{subscription_id}": "1", "{position}": "1",
-                   "{collection_id}": "x"}
+                   "{collection_id}": "x", "{layer}": "x", "{z}": "1", "{x}": "1",
+                   "{y}": "1"}
 
 
 def _filled(path):

@@ -1,0 +1,94 @@
+"""Vector tiles: decoded, with the right features, properties, aggregation and caching."""
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from sqlalchemy import text
+
+from tests.api.test_api import assert_problem
+from tests.seed import LAT0, LON0, add_addresses, add_area, grid_box
+
+
+def tile_of(lon, lat, z):
+    n = 2 ** z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+def fetch(client, keys, layer, z, lon=LON0, lat=LAT0, **headers):
+    x, y = tile_of(lon, lat, z)
+    return client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf", headers={**keys["planner"],
+                                                                  **headers})
+
+
+@pytest.fixture
+def seeded(db_session):
+    add_addresses(db_session, 20, columns=5)  # 5 by 4, 0.001 degrees apart
+    db_session.execute(text("UPDATE addresses SET status = 'connected' WHERE feature_id = 1"))
+    db_session.execute(text("""
+        INSERT INTO circuits (feature_id, name, address_feature_id, content_hash)
+        VALUES (501, 'WH-FTTH-501', 1, 1)"""))
+    add_area(db_session, grid_box(0, 0, 2, 2), "Centre")
+
+
+@pytest.mark.usefixtures("seeded")
+def test_an_address_tile_decodes_with_properties(client, keys):
+    reply = fetch(client, keys, "addresses", 15)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "application/vnd.mapbox-vector-tile"
+    layer = mapbox_vector_tile.decode(reply.content)["addresses"]
+    by_id = {f["properties"]["feature_id"]: f for f in layer["features"]}
+    assert by_id[1]["properties"]["status"] == "connected"
+    assert by_id[1]["geometry"]["type"] == "Point"
+    # One step east is further right in the tile (and the tile's y axis points up here).
+    if 2 in by_id:
+        assert by_id[2]["geometry"]["coordinates"][0] > by_id[1]["geometry"]["coordinates"][0]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_low_zoom_tiles_aggregate_addresses(client, keys):
+    layer = mapbox_vector_tile.decode(fetch(client, keys, "addresses", 8).content)["addresses"]
+    assert sum(f["properties"]["count"] for f in layer["features"]) == 20
+    assert len(layer["features"]) < 20
+    assert {f["properties"]["status"] for f in layer["features"]} <= {"planned", "connected"}
+
+
+@pytest.mark.usefixtures("seeded")
+def test_area_and_circuit_tiles(client, keys):
+    areas = mapbox_vector_tile.decode(fetch(client, keys, "areas", 14).content)["areas"]
+    assert [f["properties"]["name"] for f in areas["features"]] == ["Centre"]
+    assert areas["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    circuits = mapbox_vector_tile.decode(fetch(client, keys, "circuits", 14).content)
+    assert [f["properties"]["name"] for f in circuits["circuits"]["features"]] == [
+        "WH-FTTH-501"]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_an_empty_place_gives_an_empty_tile(client, keys):
+    reply = fetch(client, keys, "addresses", 14, lon=-70, lat=-40)
+    assert reply.status_code == 200 and reply.content == b""
+
+
+@pytest.mark.usefixtures("seeded")
+def test_etag_revalidation(client, keys):
+    first = fetch(client, keys, "addresses", 15)
+    again = fetch(client, keys, "addresses", 15, **{"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    assert "max-age" in first.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/tiles/addresses/23/0/0.pbf", "zoom 23 is out of range"),
+    ("/tiles/addresses/3/8/0.pbf", "tile 3/8/0 does not exist"),
+    ("/tiles/addresses/3/0/-1.pbf", "tile 3/0/-1 does not exist")])
+def test_tiles_out_of_range_are_400_not_500(client, keys, path, message):
+    problem = assert_problem(client.get(path, headers=keys["planner"]), 400)
+    assert message in problem["detail"]
+
+
+def test_unknown_layers_and_wrong_keys(client, keys):
+    assert_problem(client.get("/tiles/pipes/1/0/0.pbf", headers=keys["planner"]), 404)
+    assert_problem(client.get("/tiles/addresses/1/0/0.pbf"), 401)
+    assert_problem(client.get("/tiles/addresses/1/0/0.pbf", headers=keys["isp"]), 403)

@@ -1,7 +1,7 @@
 """Mapbox vector tiles straight from PostGIS (ST_AsMVT), one layer per tile.
 
-Addresses below zoom 14 are aggregated: one point per 16-pixel cell with the count and the
-most common status, so a tile over a dense town stays small at any zoom.
+Addresses below zoom 14 are aggregated: at most 64 x 64 points per tile, each with the
+count and the most common status of its cell, so a tile over a dense town stays small.
 """
 
 from sqlalchemy import text
@@ -11,6 +11,7 @@ from gis.errors import BadRequest, NotFound
 
 EXTENT, BUFFER = 4096, 64
 DETAIL_ZOOM = 14  # from here on, every address is its own feature
+CELLS_PER_SIDE = 64  # below it, at most 64 x 64 aggregated points per tile
 MAX_ZOOM = 22
 MAX_FEATURES = 50_000  # a cap on any one tile
 
@@ -34,16 +35,21 @@ LAYERS = {
 )
 SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (SELECT * FROM features) t
 """,
+    # Cells are cut in degrees (cheap), and only each cell's centre is projected.
     "addresses_aggregated": _BOUNDS + """
 , cells AS (
-  SELECT ST_SnapToGrid(ST_AsMVTGeom(ST_Transform(a.location, 3857), b.env, :extent,
-                                    :buffer), 16) AS geom, a.status
+  SELECT floor(ST_X(a.location) / :cell) AS cx, floor(ST_Y(a.location) / :cell) AS cy,
+         count(*) AS count, mode() WITHIN GROUP (ORDER BY a.status) AS status,
+         avg(ST_X(a.location)) AS lon, avg(ST_Y(a.location)) AS lat
   FROM addresses a, bounds b
   WHERE a.location && b.box AND NOT a.retired
+  GROUP BY 1, 2
+  LIMIT :cap
 )
 SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
-  SELECT geom, count(*) AS count, mode() WITHIN GROUP (ORDER BY status) AS status
-  FROM cells WHERE geom IS NOT NULL GROUP BY geom LIMIT :cap) t
+  SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326), 3857),
+                      b.env, :extent, :buffer) AS geom, c.count, c.status
+  FROM cells c, bounds b) t
 """,
     "areas": _BOUNDS + """
 SELECT ST_AsMVT(t, 'areas', :extent, 'geom') FROM (
@@ -79,5 +85,5 @@ def tile(session: Session, layer: str, z: int, x: int, y: int) -> bytes:
     margin = BUFFER / EXTENT
     data = session.execute(text(LAYERS[query]), {
         "z": z, "x": x, "y": y, "margin": margin, "extent": EXTENT, "buffer": BUFFER,
-        "cap": MAX_FEATURES}).scalar()
+        "cap": MAX_FEATURES, "cell": 360 / 2 ** z / CELLS_PER_SIDE}).scalar()
     return bytes(data or b"")

@@ -107,3 +107,9 @@ def test_each_key_has_its_own_rate_limit(client, keys):
     assert limited.headers["content-type"] == "application/problem+json"
     assert 1 <= int(limited.headers["Retry-After"]) <= 2
     assert client.get("/work-order-templates", headers=keys["bss"]).status_code == 200
+
+
+def test_metrics_are_for_operators_only(client, keys):
+    for role in ("isp", "technician"):
+        assert client.get("/metrics", headers=keys[role]).status_code == 403
+    assert client.get("/metrics", headers=keys["bss"]).status_code == 200

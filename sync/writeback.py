@@ -8,21 +8,20 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.queries.services import LEADING_SERVICE_FILTER, LEADING_SERVICE_ORDER
 from sync.iqgeo.settings import IQGeoSettings
 
 # Outbox topics that change what an address shows in IQGeo.
 WRITEBACK_TOPICS = frozenset({"address.status_changed", "service.changed"})
 
-# The address's leading service: active before suspended before ordered, newest first.
-_FACTS = text("""
+_FACTS = text(f"""
 SELECT a.feature_id, a.status, a.retired, s.status AS service_status, s.isp_id AS isp,
        s.subscriber, s.product, s.speed_profile, s.activated_at
 FROM addresses a
 LEFT JOIN LATERAL (
   SELECT * FROM services s
-  WHERE s.address_feature_id = a.feature_id AND s.status <> 'ceased'
-  ORDER BY CASE s.status WHEN 'active' THEN 0 WHEN 'suspended' THEN 1 ELSE 2 END,
-           s.status_since DESC, s.isp_id
+  WHERE s.address_feature_id = a.feature_id AND {LEADING_SERVICE_FILTER}
+  ORDER BY {LEADING_SERVICE_ORDER}
   LIMIT 1) s ON true
 WHERE a.feature_id = ANY(:ids)
 """)

@@ -8,6 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gis.models import Address, OutboxEvent, StatusTransition
+from gis.queries.services import LEADING_SERVICE_FILTER, LEADING_SERVICE_ORDER
 from gis.status import AddressStatus, WorkOrderStatus
 from workorders.history import record_change
 from workorders.models import (
@@ -21,11 +22,10 @@ from workorders.models import (
 
 PROGRESS = [s.value for s in AddressStatus if s is not AddressStatus.retired]
 
-_LEADING_SERVICE = text("""
-SELECT isp_id AS isp, status, product, speed_profile, subscriber FROM services
-WHERE address_feature_id = :fid AND status <> 'ceased'
-ORDER BY CASE status WHEN 'active' THEN 0 WHEN 'suspended' THEN 1 ELSE 2 END,
-         status_since DESC, isp_id
+_LEADING_SERVICE = text(f"""
+SELECT s.isp_id AS isp, s.status, s.product, s.speed_profile, s.subscriber FROM services s
+WHERE s.address_feature_id = :fid AND {LEADING_SERVICE_FILTER}
+ORDER BY {LEADING_SERVICE_ORDER}
 LIMIT 1
 """)
 

@@ -47,3 +47,10 @@ class ApiSettings(DatabaseSettings):
                                            "rate_limit_per_second"))
     rate_limit_burst: int = Field(
         400, validation_alias=AliasChoices("FIBERSYNC_RATE_LIMIT_BURST", "rate_limit_burst"))
+    # The map's basemap: an XYZ raster tile URL template such as
+    # https://tile.openstreetmap.org/{z}/{x}/{y}.png. None by default, so the map works offline.
+    basemap_url: str | None = Field(
+        None, validation_alias=AliasChoices("FIBERSYNC_BASEMAP_URL", "basemap_url"))
+    basemap_attribution: str = Field(
+        "", validation_alias=AliasChoices("FIBERSYNC_BASEMAP_ATTRIBUTION",
+                                          "basemap_attribution"))

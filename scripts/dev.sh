@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 dpkg -s postgresql-15-postgis-3 >/dev/null 2>&1 || need_apt+=(postgresql-15 postgresql-15-postgis-3)
 command -v python3 >/dev/null || need_apt+=(python3 python3-venv)
+command -v npm >/dev/null || need_apt+=(nodejs npm)  # the map page's libraries
 # The browser tests drive Debian's Chromium (no browser downloads); GDAL reads /ogc.
 if [ "${1:-up}" = "test" ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
@@ -38,6 +39,13 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -e '.[dev]'
   rm -f .venv/.fibersync-*; touch "$stamp"
+fi
+
+# The map's browser libraries (MapLibre GL JS, terra-draw) from the npm registry, served by
+# the app itself: nothing is loaded from a CDN at run time.
+if [ ! -f web/node_modules/.package-lock.json ] \
+   || [ web/package-lock.json -nt web/node_modules/.package-lock.json ]; then
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 cmd="${1:-up}"; shift || true

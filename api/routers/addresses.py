@@ -23,8 +23,17 @@ def list_addresses(request: Request, session: SessionDep, _: Reader,
                    after: Annotated[int | None, Query(description="feature id to page after")]
                    = None,
                    status: AddressStatus | None = None,
-                   include_retired: bool = False) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection in feature id order, with a `next` link (keyset paging)."""
+                   include_retired: bool = False,
+                   q: Annotated[str | None, Query(
+                       min_length=1, max_length=200,
+                       description="feature id, postcode, or the start of the address or "
+                                   "street (any case and accents); no paging")] = None,
+                   ) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection in feature id order, with a `next` link (keyset paging);
+    with `q`, the first `limit` matches, the exact feature id first."""
+    if q is not None:
+        return {"type": "FeatureCollection",
+                "features": queries.search_addresses(session, q.strip(), limit), "links": []}
     features = queries.list_addresses(session, limit, after, status, include_retired)
     links = next_links(request, len(features), limit, features[-1]["id"] if features else None)
     return {"type": "FeatureCollection", "features": features, "links": links}

@@ -5,6 +5,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.queries.serviceability import like_prefix
+
 _SELECT = """
 SELECT a.feature_id, a.name, a.street_number, a.street_name, a.city, a.postcode, a.building,
        a.status, a.retired, a.retired_at, a.circuit_id, a.circuit_name, a.gis_attributes,
@@ -54,4 +56,25 @@ def list_addresses(session: Session, limit: int, after: int | None, status: str 
     """
     rows = session.execute(text(query), {"after": after or 0, "status": status,
                                          "include_retired": include_retired, "limit": limit})
+    return [_feature(row) for row in rows]
+
+
+_SEARCH = _SELECT + """
+WHERE NOT a.retired AND (
+  a.feature_id = :fid
+  OR upper(replace(a.postcode, ' ', '')) = upper(replace(:q, ' ', ''))
+  OR lower(f_unaccent(a.name)) LIKE :prefix
+  OR lower(f_unaccent(a.street_name)) LIKE :prefix)
+ORDER BY a.feature_id = :fid DESC, a.name, a.feature_id
+LIMIT :limit
+"""
+
+
+def search_addresses(session: Session, q: str, limit: int) -> list[dict[str, Any]]:
+    """Addresses whose feature id or postcode is `q`, or whose name or street starts with it
+    (any case, any accents): what the planner types in the map's search box."""
+    fid = int(q) if q.isdigit() and len(q) < 19 else -1
+    prefix = session.execute(text("SELECT lower(f_unaccent(:q))"), {"q": q}).scalar_one()
+    rows = session.execute(text(_SEARCH), {"fid": fid, "q": q, "prefix": like_prefix(prefix),
+                                           "limit": limit})
     return [_feature(row) for row in rows]

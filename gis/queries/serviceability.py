@@ -89,7 +89,7 @@ FROM addresses a
 """
 
 
-def _like_prefix(value: str) -> str:
+def like_prefix(value: str) -> str:
     """A LIKE pattern matching `value` as a prefix, its own % and _ taken literally."""
     for special in ("\\", "%", "_"):
         value = value.replace(special, "\\" + special)
@@ -112,7 +112,7 @@ def search_addresses(session: Session, search: AddressSearch, isp: str | None) -
     if "prefix_raw" in params:
         prefix = session.execute(text("SELECT lower(f_unaccent(:q))"),
                                  {"q": params.pop("prefix_raw")}).scalar_one()
-        params["prefix"] = _like_prefix(prefix)
+        params["prefix"] = like_prefix(prefix)
     page = (_FEATURE.replace("SELECT json_build_object(", "SELECT a.feature_id AS id, "
                              "json_build_object(", 1)
             + " WHERE " + " AND ".join(clauses) + " ORDER BY a.feature_id LIMIT :limit")

@@ -235,3 +235,19 @@ def test_refusals_are_counted_in_the_data_quality_metric(client, keys, engine):
 def test_only_isp_keys_order(client, keys):
     for role in ("admin", "planner", "bss", "technician"):
         assert_problem(order(client, keys[role], "X", 1), 403)
+
+
+@pytest.mark.usefixtures("town")
+def test_the_planners_search_finds_by_id_postcode_and_address_start(client, keys):
+    def planner_search(q):
+        return ids_of(client.get("/addresses", params={"q": q, "limit": 10},
+                                 headers=keys["planner"]))
+
+    assert planner_search("12") == [12]  # any status: planners see the unbuilt too
+    assert planner_search("13") == []  # retired
+    assert planner_search("cb4 1aa") == [7, 8]
+    assert sorted(planner_search("MÜHL")) == [1, 2]
+    assert planner_search("5 church") == [5]
+    assert planner_search("nowhere") == []
+    assert client.get("/addresses?q=", headers=keys["planner"]).status_code == 422
+    assert client.get("/addresses?q=12", headers=keys["isp"]).status_code == 403

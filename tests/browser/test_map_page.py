@@ -66,7 +66,8 @@ def wait_for_statuses(page: Page, expected: dict[str, int]) -> list[dict]:
     page.wait_for_function(
         f"""expected => {{
               const counts = {{}};
-              for (const p of ({RENDERED})('addresses')) counts[p.status] = (counts[p.status] || 0) + 1;
+              for (const p of ({RENDERED})('addresses'))
+                counts[p.status] = (counts[p.status] || 0) + 1;
               return JSON.stringify(counts) === JSON.stringify(expected);
             }}""", arg=expected, timeout=20_000)
     return page.evaluate(RENDERED, "addresses")

@@ -1,6 +1,7 @@
 """All tables; importing this module registers them on `Base.metadata`."""
 
 from gis.models.address import Address, Circuit
+from gis.models.address_cell import AddressCell
 from gis.models.api_key import ApiKey
 from gis.models.area import Area
 from gis.models.audit import StatusTransition
@@ -12,7 +13,7 @@ from gis.models.sync_run import QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "Address", "ApiKey", "Area", "Base", "Circuit", "IspOrder", "OutboxEvent", "QuarantinedFeature",
-    "Service", "ServiceEvent", "StatusTransition", "SyncRun", "WebhookDelivery",
-    "WebhookSubscription",
+    "Address", "AddressCell", "ApiKey", "Area", "Base", "Circuit", "IspOrder", "OutboxEvent",
+    "QuarantinedFeature", "Service", "ServiceEvent", "StatusTransition", "SyncRun",
+    "WebhookDelivery", "WebhookSubscription",
 ]

@@ -6,6 +6,7 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import text
 
+from gis.tiles import CELL_DEGREES
 from tests.api.test_api import assert_problem
 from tests.seed import LAT0, LON0, add_addresses, add_area, grid_box
 
@@ -92,3 +93,42 @@ def test_unknown_layers_and_wrong_keys(client, keys):
     assert_problem(client.get("/tiles/pipes/1/0/0.pbf", headers=keys["planner"]), 404)
     assert_problem(client.get("/tiles/addresses/1/0/0.pbf"), 401)
     assert_problem(client.get("/tiles/addresses/1/0/0.pbf", headers=keys["isp"]), 403)
+
+
+FRESH_CELLS = """
+SELECT floor(ST_X(location) / :cell)::bigint AS cx, floor(ST_Y(location) / :cell)::bigint AS cy,
+       status, count(*) AS n, round(sum(ST_X(location))::numeric, 9) AS sum_lon,
+       round(sum(ST_Y(location))::numeric, 9) AS sum_lat
+FROM addresses WHERE NOT retired GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+"""
+STORED_CELLS = """
+SELECT cx, cy, status, n, round(sum_lon::numeric, 9), round(sum_lat::numeric, 9)
+FROM address_cells WHERE n <> 0 ORDER BY 1, 2, 3
+"""
+
+
+def test_stored_cells_follow_every_change_to_addresses(db_session):
+    def cells(sql):
+        return [tuple(r) for r in db_session.execute(text(sql), {"cell": CELL_DEGREES})]
+
+    add_addresses(db_session, 300, columns=20)
+    assert cells(STORED_CELLS) == cells(FRESH_CELLS) and len(cells(STORED_CELLS)) > 1
+    db_session.execute(text("UPDATE addresses SET status = 'surveyed' WHERE feature_id < 90"))
+    db_session.execute(text("UPDATE addresses SET retired = true WHERE feature_id % 7 = 0"))
+    db_session.execute(text("UPDATE addresses SET location = ST_Translate(location, 0.01, 0) "
+                            "WHERE feature_id BETWEEN 100 AND 120"))
+    db_session.execute(text("UPDATE addresses SET name = 'renamed'"))  # no cell change
+    db_session.execute(text("DELETE FROM addresses WHERE feature_id > 280"))
+    assert cells(STORED_CELLS) == cells(FRESH_CELLS)
+    db_session.execute(text("TRUNCATE addresses CASCADE"))
+    assert cells("SELECT cx FROM address_cells") == []
+
+
+@pytest.mark.parametrize("z", [6, 10, 12, 13])
+@pytest.mark.usefixtures("seeded")
+def test_every_low_zoom_counts_each_live_address_once(client, keys, db_session, z):
+    db_session.execute(text("UPDATE addresses SET retired = true WHERE feature_id = 20"))
+    layer = mapbox_vector_tile.decode(fetch(client, keys, "addresses", z).content)["addresses"]
+    assert sum(f["properties"]["count"] for f in layer["features"]) == 19
+    statuses = {f["properties"]["status"] for f in layer["features"]}
+    assert "planned" in statuses and statuses <= {"planned", "connected"}

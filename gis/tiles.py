@@ -111,7 +111,7 @@ def _query_for(layer: str, z: int) -> str:
 def _cell_range(z: int, x: int, y: int) -> dict[str, int]:
     """The stored cells under the tile and its buffer, as index ranges."""
     def lon(tx: float) -> float:
-        return tx / 2 ** z * 360 - 180
+        return tx / 2.0 ** z * 360 - 180
 
     def lat(ty: float) -> float:
         return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * ty / 2 ** z))))

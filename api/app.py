@@ -1,5 +1,8 @@
 """The FastAPI application, built from settings (never at import time)."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlalchemy.orm import sessionmaker
@@ -25,14 +28,26 @@ from api.routers import (
     work_orders,
 )
 from api.settings import ApiSettings
+from api.tile_cache import TileCache
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
 from workorders.photos import LocalEvidenceStore, S3EvidenceStore
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    cache = app.state.tile_cache
+    if cache:
+        cache.start()
+    yield
+    if cache:
+        cache.stop()
+
+
 def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = None,
                engine: Engine | None = None) -> FastAPI:
     app = FastAPI(
+        lifespan=lifespan,
         title="FiberSync",
         version="0.1.0",
         description="Address hub for FTTH operators, synced with IQGeo Network Manager.",
@@ -47,6 +62,8 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     app.state.metrics = Metrics()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_second,
                                          settings.rate_limit_burst)
+    app.state.tile_cache = (TileCache(settings.database_url, settings.tile_cache_bytes)
+                            if settings.tile_cache_bytes else None)
     app.state.evidence_store = (
         S3EvidenceStore(settings.evidence_s3_bucket, settings.evidence_s3_endpoint)
         if settings.evidence_s3_bucket else LocalEvidenceStore(settings.evidence_dir))

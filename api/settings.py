@@ -54,3 +54,7 @@ class ApiSettings(DatabaseSettings):
     basemap_attribution: str = Field(
         "", validation_alias=AliasChoices("FIBERSYNC_BASEMAP_ATTRIBUTION",
                                           "basemap_attribution"))
+    # Rendered map tiles kept in memory per process, dropped on any change (0: no cache).
+    tile_cache_bytes: int = Field(
+        64 * 1_048_576, validation_alias=AliasChoices("FIBERSYNC_TILE_CACHE_BYTES",
+                                                      "tile_cache_bytes"))

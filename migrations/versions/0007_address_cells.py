@@ -1,4 +1,5 @@
-"""address cells: live counts of addresses per small cell and status, for low-zoom map tiles
+"""map: live counts of addresses per small cell and status for low-zoom tiles, and a
+NOTIFY on every change to mapped data for the tile cache
 
 A z10 tile over a dense region covers a million addresses; aggregating them per request
 takes a second. The cells (360 / 2^12 / 64 degrees a side, the z12 tile's aggregation grid)
@@ -42,6 +43,8 @@ APPLY = f"""per_cell AS (
         SET n = c.n + excluded.n, sum_lon = c.sum_lon + excluded.sum_lon,
             sum_lat = c.sum_lat + excluded.sum_lat"""
 
+MAPPED_TABLES = ("addresses", "work_orders", "circuits", "areas")
+
 UPGRADE = [
     """CREATE TABLE address_cells (
          cx bigint NOT NULL, cy bigint NOT NULL, status text NOT NULL,
@@ -71,9 +74,17 @@ UPGRADE = [
                floor(ST_Y(location) / {CELL_DEGREES})::bigint, status,
                count(*), sum(ST_X(location)), sum(ST_Y(location))
         FROM addresses WHERE NOT retired AND location IS NOT NULL GROUP BY 1, 2, 3""",
+    # Delivered at commit, once per transaction: the API's tile caches drop their tiles.
+    """CREATE FUNCTION notify_map_change() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN PERFORM pg_notify('fibersync_map', ''); RETURN NULL; END $$""",
+    *[f"""CREATE TRIGGER {table}_map_change
+          AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table}
+          FOR EACH STATEMENT EXECUTE FUNCTION notify_map_change()""" for table in MAPPED_TABLES],
 ]
 
 DOWNGRADE = [
+    *[f"DROP TRIGGER {table}_map_change ON {table}" for table in MAPPED_TABLES],
+    "DROP FUNCTION notify_map_change()",
     "DROP TRIGGER address_cells_truncate ON addresses",
     "DROP FUNCTION address_cells_truncate()",
     "DROP TRIGGER address_cells_delete ON addresses",

@@ -49,3 +49,15 @@ def test_isp_bench_smoke(repo_root):
     assert "FiberSync point + 30 m radius" in done.stdout
     assert "FiberSync bbox, 1,000 features" in done.stdout
     assert "bare FastAPI + psycopg bbox" in done.stdout
+
+
+def test_tiles_bench_smoke(repo_root):
+    done = subprocess.run(
+        [sys.executable, "bench/tiles_bench.py", "--addresses", "5000", "--seconds", "1",
+         "--rounds", "2", "--workers", "1", "--skip-tipg", "--database-url",
+         _url_for("fibersync_bench_smoke")],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "z14 densest, bare ST_AsMVT SQL" in done.stdout
+    assert "z10 densest, FiberSync over HTTP" in done.stdout
+    assert "FiberSync tiles" in done.stdout

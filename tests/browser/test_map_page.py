@@ -168,3 +168,16 @@ def test_the_page_follows_a_running_import(town, page, engine):
     expect(page.locator("#import-text")).to_contain_text("1,000 new")
     assert page.locator("#import-bar").evaluate("bar => bar.value") == 1
 
+
+
+def test_an_uploaded_area_file_is_shown_with_its_next_step(town, page, tmp_path):
+    sign_in(page, town)
+    good = tmp_path / "areas.geojson"
+    good.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature", "properties": {"name": "Uploaded"},
+        "geometry": grid_box(0, 0, 1, 1)}]}))
+    page.set_input_files("#upload", str(good))
+    expect(page.locator("#message")).to_contain_text("1 area(s) uploaded: Uploaded")
+    expect(page.locator("#area-status")).to_have_text("planned")
+    page.click("#preview")
+    expect(page.locator("[data-count='addresses to survey']")).to_have_text("4")

@@ -1,11 +1,17 @@
 """Vector tiles: decoded, with the right features, properties, aggregation and caching."""
 
 import math
+import time
 
 import mapbox_vector_tile
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from api.app import create_app
+from api.auth import create_api_key
+from gis.status import Role
 from gis.tiles import CELL_DEGREES
 from tests.api.test_api import assert_problem
 from tests.seed import LAT0, LON0, add_addresses, add_area, grid_box
@@ -22,6 +28,14 @@ def fetch(client, keys, layer, z, lon=LON0, lat=LAT0, **headers):
     x, y = tile_of(lon, lat, z)
     return client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf", headers={**keys["planner"],
                                                                   **headers})
+
+
+@pytest.fixture
+def keys_committed(engine):
+    with Session(engine) as session:
+        plain, _ = create_api_key(session, Role.planner, "tiles", None, None)
+        session.commit()
+    return {"Authorization": f"Bearer {plain}"}
 
 
 @pytest.fixture
@@ -77,7 +91,7 @@ def test_etag_revalidation(client, keys):
     first = fetch(client, keys, "addresses", 15)
     again = fetch(client, keys, "addresses", 15, **{"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304 and again.content == b""
-    assert "max-age" in first.headers["Cache-Control"]
+    assert "no-cache" in first.headers["Cache-Control"]  # the browser always revalidates
 
 
 @pytest.mark.parametrize(("path", "message"), [
@@ -132,3 +146,36 @@ def test_every_low_zoom_counts_each_live_address_once(client, keys, db_session, 
     assert sum(f["properties"]["count"] for f in layer["features"]) == 19
     statuses = {f["properties"]["status"] for f in layer["features"]}
     assert "planned" in statuses and statuses <= {"planned", "connected"}
+
+
+@pytest.mark.usefixtures("committed")
+def test_cached_tiles_are_dropped_when_map_data_changes(api_settings, engine, keys_committed):
+    with Session(engine) as session:
+        add_addresses(session, 20, columns=5)
+        session.commit()
+    settings = api_settings.model_copy(update={"tile_cache_bytes": 1_048_576})
+    with TestClient(create_app(settings, engine=engine)) as client:
+        cache = client.app.state.tile_cache
+        for _ in range(500):  # the listener connects in the background
+            if cache.listening:
+                break
+            time.sleep(0.01)
+        headers = {"planner": keys_committed}
+        first = fetch(client, headers, "addresses", 15)
+        again = fetch(client, headers, "addresses", 15)
+        assert (first.headers["X-Tile-Cache"], again.headers["X-Tile-Cache"]) == ("miss", "hit")
+        assert again.content == first.content
+
+        with Session(engine) as session:  # a change committed by someone else
+            session.execute(text("UPDATE addresses SET status = 'connected' "
+                                 "WHERE feature_id = 1"))
+            session.commit()
+        deadline = time.monotonic() + 5
+        while fetch(client, headers, "addresses", 15).headers[
+                "X-Tile-Cache"] == "hit":
+            assert time.monotonic() < deadline, "the cache was never told of the change"
+            time.sleep(0.02)
+        fresh = fetch(client, headers, "addresses", 15)
+        statuses = {f["properties"]["feature_id"]: f["properties"]["status"] for f in
+                    mapbox_vector_tile.decode(fresh.content)["addresses"]["features"]}
+        assert statuses[1] == "connected"

@@ -1,7 +1,8 @@
 """Vector tile benchmark: 1,000,000 addresses on a grid; the densest z14 tile and a z10 tile
 over the densest region served over HTTP (with auth) next to the bare ST_AsMVT SQL for the
-same tiles, and tile throughput under `wrk` (16 connections, a set of z14/z15 tiles) against
-tipg's tiles of the same table (in its own venv bench/.venv-tipg: pip install tipg uvicorn).
+same tiles, and tile throughput under `wrk` (16 connections, a set of z14/z15 tiles), with
+and without FiberSync's tile cache, against tipg's tiles of the same table (tipg in its own
+venv bench/.venv-tipg: pip install tipg uvicorn).
 
     .venv/bin/python bench/tiles_bench.py --addresses 1000000
 
@@ -131,41 +132,39 @@ def main() -> None:
     print(f"{args.addresses:,} addresses loaded in {load_s:.1f} s (address cells included)")
 
     env = {"DATABASE_URL": args.database_url, "FIBERSYNC_RATE_LIMIT_PER_SECOND": "0"}
-    port = free_port()
-    server = serve(uvicorn(Path(sys.executable), ["--factory", "api.app:app_from_environment"],
-                           port, args.workers), env, port, "/healthz")
-    base = f"http://127.0.0.1:{port}"
-    headers = {"Authorization": f"Bearer {key}"}
-    try:
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
-            def over_http(z: int, x: int, y: int) -> Callable[[], bytes]:
-                return lambda: client.get(f"/tiles/addresses/{z}/{x}/{y}.pbf").content
-
-            figures = [
-                ("z14 densest, bare ST_AsMVT SQL", *median_ms(bare_sql(args.database_url, 14,
-                                                                       *z14), args.rounds)),
-                ("z14 densest, FiberSync over HTTP", *median_ms(over_http(14, *z14),
-                                                                args.rounds)),
-                ("z10 densest, bare ST_AsMVT SQL (naive)",
-                 *median_ms(bare_sql(args.database_url, 10, *z10), max(3, args.rounds // 5))),
-                ("z10 densest, FiberSync over HTTP", *median_ms(over_http(10, *z10),
-                                                                args.rounds)),
-            ]
-        print(f"median of {args.rounds} requests, one at a time:")
-        for name, ms, size in figures:
-            print(f"  {name:42} {ms:8.1f} ms  {size / 1024:9.1f} KB")
-        print(f"  z14 over HTTP / bare SQL: {figures[1][1] / figures[0][1]:.2f}x")
-
-        # The throughput set: the densest z14 tile's 4 z15 children and its 8 z14 neighbours.
-        x14, y14 = z14
-        set14 = [(14, x14 + dx, y14 + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
-        set15 = [(15, 2 * x14 + dx, 2 * y14 + dy) for dx in (0, 1) for dy in (0, 1)]
-        tile_set = set14 + set15
-        ours = wrk_paths(base, [f"/tiles/addresses/{z}/{x}/{y}.pbf" for z, x, y in tile_set],
-                         args.seconds, key)
-    finally:
-        server.terminate()
-    results = [("FiberSync tiles", *ours)]
+    # The throughput set: the densest z14 tile, its 8 neighbours and its 4 z15 children.
+    x14, y14 = z14
+    tile_set = [(14, x14 + dx, y14 + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)] + \
+               [(15, 2 * x14 + dx, 2 * y14 + dy) for dx in (0, 1) for dy in (0, 1)]
+    paths = [f"/tiles/addresses/{z}/{x}/{y}.pbf" for z, x, y in tile_set]
+    figures = [("z14 densest, bare ST_AsMVT SQL",
+                *median_ms(bare_sql(args.database_url, 14, *z14), args.rounds)),
+               ("z10 densest, bare ST_AsMVT SQL (naive)",
+                *median_ms(bare_sql(args.database_url, 10, *z10), max(3, args.rounds // 5)))]
+    results = []
+    for label, cache_bytes in (("no cache", "0"), ("tile cache", str(64 * 1_048_576))):
+        port = free_port()
+        server = serve(uvicorn(Path(sys.executable),
+                               ["--factory", "api.app:app_from_environment"], port,
+                               args.workers), {**env, "FIBERSYNC_TILE_CACHE_BYTES": cache_bytes},
+                       port, "/healthz")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            with httpx.Client(base_url=base, timeout=60,
+                              headers={"Authorization": f"Bearer {key}"}) as client:
+                for name, (z, x, y) in (("z14 densest", (14, *z14)),
+                                        ("z10 densest", (10, *z10))):
+                    url = f"/tiles/addresses/{z}/{x}/{y}.pbf"
+                    figures.append((f"{name}, FiberSync over HTTP, {label}",
+                                    *median_ms(lambda url=url: client.get(url).content,
+                                               args.rounds)))
+            results.append((f"FiberSync, {label}", *wrk_paths(base, paths, args.seconds, key)))
+        finally:
+            server.terminate()
+    print(f"median of {args.rounds} requests, one at a time (bare SQL: no HTTP, no auth):")
+    for name, ms, size in figures:
+        print(f"  {name:48} {ms:8.1f} ms  {size / 1024:9.1f} KB")
+    print(f"  z14 over HTTP without the cache / bare SQL: {figures[2][1] / figures[0][1]:.2f}x")
 
     if not args.skip_tipg and (TIPG / "bin" / "python").exists():
         port = free_port()
@@ -175,18 +174,19 @@ def main() -> None:
         tipg = serve(uvicorn(TIPG / "bin" / "python", ["tipg.main:app"], port, args.workers),
                      tipg_env, port, "/collections")
         try:
-            paths = [f"/collections/public.addresses/tiles/WebMercatorQuad/{z}/{x}/{y}"
-                     "?properties=feature_id,status" for z, x, y in tile_set]
-            results.append(("tipg tiles", *wrk_paths(f"http://127.0.0.1:{port}", paths,
-                                                     args.seconds, None)))
+            tipg_paths = [f"/collections/public.addresses/tiles/WebMercatorQuad/{z}/{x}/{y}"
+                          "?properties=feature_id,status" for z, x, y in tile_set]
+            results.append(("tipg", *wrk_paths(f"http://127.0.0.1:{port}", tipg_paths,
+                                               args.seconds, None)))
         finally:
             tipg.terminate()
     print(f"throughput, wrk -c16 for {args.seconds} s over {len(tile_set)} z14/z15 tiles, "
           f"{args.workers} uvicorn worker(s) each:")
     for name, rate, p50, p99 in results:
-        print(f"  {name:20} {rate:8.1f} tiles/s   p50 {p50:>8}   p99 {p99:>8}")
-    if len(results) == 2:
-        print(f"  FiberSync / tipg: {results[0][1] / results[1][1]:.2f}x")
+        print(f"  {name:24} {rate:8.1f} tiles/s   p50 {p50:>8}   p99 {p99:>8}")
+    if len(results) == 3:
+        print(f"  FiberSync / tipg: {results[1][1] / results[2][1]:.2f}x with the tile cache, "
+              f"{results[0][1] / results[2][1]:.2f}x without")
 
 
 if __name__ == "__main__":

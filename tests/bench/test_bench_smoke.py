@@ -59,5 +59,5 @@ def test_tiles_bench_smoke(repo_root):
         cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "z14 densest, bare ST_AsMVT SQL" in done.stdout
-    assert "z10 densest, FiberSync over HTTP" in done.stdout
-    assert "FiberSync tiles" in done.stdout
+    assert "z10 densest, FiberSync over HTTP, tile cache" in done.stdout
+    assert "FiberSync, no cache" in done.stdout and "FiberSync, tile cache" in done.stdout

@@ -85,7 +85,8 @@ def median_ms(action: Callable[[], bytes], rounds: int) -> tuple[float, int]:
 
 def bare_sql(database_url: str, z: int, x: int, y: int) -> Callable[[], bytes]:
     """The naive address tile: every address as its own feature, no aggregation, no auth."""
-    conn = psycopg.connect(libpq_url(database_url), autocommit=True)
+    # Without JIT, as the API runs it (see gis.database.make_engine).
+    conn = psycopg.connect(libpq_url(database_url), autocommit=True, options="-c jit=off")
     sql = tiles.LAYERS["addresses"]
     for name in ("z", "x", "y", "margin", "extent", "buffer", "cap"):
         sql = sql.replace(f":{name}", f"%({name})s")

@@ -151,3 +151,26 @@ def test_metrics_show_the_outbox(client, keys, engine):
                   if line.startswith("fibersync_outbox_oldest_pending_seconds "))
     assert float(oldest.split()[1]) >= 90
     assert 'fibersync_outbox_delivery_lag_seconds{quantile="0.95"}' in body
+
+
+def test_the_map_page_and_its_libraries_load_without_a_key(client, repo_root):
+    page = client.get("/")
+    assert page.status_code == 200 and "/vendor/maplibre-gl.js" in page.text
+    assert '"basemapUrl": null' in page.text  # no basemap by default: works offline
+    for name in ("maplibre-gl.js", "maplibre-gl.css", "terra-draw.js",
+                 "terra-draw-maplibre-gl-adapter.js"):
+        assert client.get(f"/vendor/{name}").status_code == 200, name
+    assert client.get("/map/app.js").status_code == 200
+    assert_problem(client.get("/vendor/..%2Fpackage.json"), 404)
+    assert_problem(client.get("/vendor/lodash.js"), 404)
+
+
+def test_the_basemap_is_configurable(api_settings, engine):
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    settings = api_settings.model_copy(update={
+        "basemap_url": "https://tiles.example/{z}/{x}/{y}.png</script>"})
+    with TestClient(create_app(settings, engine=engine)) as client:
+        page = client.get("/").text
+    assert '"basemapUrl": "https://tiles.example/{z}/{x}/{y}.png<\\/script>"' in page

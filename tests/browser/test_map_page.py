@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import create_api_key
 from gis.status import Role
-from tests.seed import add_addresses, grid_box
+from tests.seed import add_addresses, add_area, grid_box
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -181,3 +181,17 @@ def test_an_uploaded_area_file_is_shown_with_its_next_step(town, page, tmp_path)
     expect(page.locator("#area-status")).to_have_text("planned")
     page.click("#preview")
     expect(page.locator("[data-count='addresses to survey']")).to_have_text("4")
+
+
+def test_clicking_an_existing_area_picks_it(town, page, engine):
+    with Session(engine) as session:
+        add_area(session, grid_box(0, 0, 1, 1), "Picked", status="surveyed")
+        session.commit()
+    sign_in(page, town)
+    page.wait_for_function("() => window.fibersyncMap.queryRenderedFeatures("
+                           "{layers: ['areas-fill']}).length > 0")
+    click_at(page, 0.1005, 52.1005)  # inside the area, between four addresses
+    expect(page.locator("#area h2")).to_have_text("Area “Picked”")
+    expect(page.locator("#area-status")).to_have_text("surveyed")
+    page.click("#preview")
+    expect(page.locator("[data-count='work orders']")).to_have_text("4")

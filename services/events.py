@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from gis.models import Address, ServiceEvent
+from services.contracts import emit_billing
 from services.lifecycle import EVENT_TYPES, Change, ServiceState, replay
 
 ServiceKey = tuple[int, str]
@@ -136,6 +137,7 @@ def _apply(session: Session, keys: set[ServiceKey]) -> dict[int, str | None]:
         verdicts.update(outcomes)
     _write_outcomes(session, verdicts)
     _write_states(session, states)
+    emit_billing(session, keys)
     return verdicts
 
 

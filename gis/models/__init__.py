@@ -6,6 +6,7 @@ from gis.models.api_key import ApiKey
 from gis.models.area import Area
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
+from gis.models.contract import CommercialEvent, Contract
 from gis.models.isp_order import IspOrder
 from gis.models.outbox import OutboxEvent
 from gis.models.service import Service, ServiceEvent
@@ -13,7 +14,8 @@ from gis.models.sync_run import QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "Address", "AddressCell", "ApiKey", "Area", "Base", "Circuit", "IspOrder", "OutboxEvent",
+    "Address", "AddressCell", "ApiKey", "Area", "Base", "Circuit", "CommercialEvent", "Contract",
+    "IspOrder", "OutboxEvent",
     "QuarantinedFeature", "Service", "ServiceEvent", "StatusTransition", "SyncRun",
     "WebhookDelivery", "WebhookSubscription",
 ]

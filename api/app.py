@@ -14,6 +14,7 @@ from api.ratelimit import RateLimiter
 from api.routers import (
     addresses,
     areas,
+    assurance,
     events,
     health,
     hub,
@@ -72,7 +73,7 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
     for router in (health.router, meta.router, sync_runs.router, addresses.router,
                    areas.router, templates.router, work_orders.router, events.router,
                    hub.router, tasks.router, pages.router, isp.router, ogc.router,
-                   tiles.router):
+                   tiles.router, assurance.router):
         app.include_router(router)
     # Uploads may be larger than JSON bodies; their exact limit is checked in the route.
     upload_limit = max(settings.max_body_bytes, settings.max_upload_bytes + 64 * 1024)

@@ -58,3 +58,11 @@ class ApiSettings(DatabaseSettings):
     tile_cache_bytes: int = Field(
         64 * 1_048_576, validation_alias=AliasChoices("FIBERSYNC_TILE_CACHE_BYTES",
                                                       "tile_cache_bytes"))
+    # Assurance: how long a contract may wait for the network, and an activation for its
+    # first invoice, before either is an exception.
+    assurance_grace_days: int = Field(
+        7, validation_alias=AliasChoices("FIBERSYNC_ASSURANCE_GRACE_DAYS",
+                                         "assurance_grace_days"))
+    assurance_invoice_days: int = Field(
+        3, validation_alias=AliasChoices("FIBERSYNC_ASSURANCE_INVOICE_DAYS",
+                                         "assurance_invoice_days"))

@@ -40,7 +40,8 @@ MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features", "sync_runs",
                   "work_order_tasks", "outbox", "services", "service_events",
                   "webhook_subscriptions", "webhook_deliveries", "task_evidence",
                   "work_order_changes", "installation_records", "idempotent_requests",
-                  "isp_orders", "contracts", "commercial_events")
+                  "isp_orders", "contracts", "commercial_events",
+                  "assurance_exceptions")
 
 
 def _url_for(database: str) -> str:

@@ -1,16 +1,19 @@
 """Service events from the BSS / NMS (`POST /events`): one event or a JSON array of them."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Request
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
+from api.routers.assurance import rules_from
 from api.schemas.commercial import EXAMPLE as CONTRACT_EXAMPLE
 from api.schemas.commercial import parse_commercial_event
 from api.schemas.events import EXAMPLE, parse_event
 from gis.errors import InvalidInput
 from gis.status import Role
+from services.assurance import keys_of_contracts, scan
 from services.contracts import COMMERCIAL_TYPES, record_commercial_events
 from services.events import record_events
 
@@ -27,7 +30,8 @@ def _is_commercial(raw: Any) -> bool:
 
 
 @router.post("/events")
-def post_events(body: Events, session: SessionDep, _: Reporter) -> dict[str, Any]:
+def post_events(request: Request, body: Events, session: SessionDep,
+                _: Reporter) -> dict[str, Any]:
     """Stores and applies service events (TMF688 envelope) and commercial events
     (`contract.signed|changed|ended`, `invoice.issued`, `credit.issued`, `refund.issued`,
     `payment.received`, `dispute.opened|closed`). Each event is `accepted`, a `duplicate`
@@ -40,12 +44,19 @@ def post_events(body: Events, session: SessionDep, _: Reporter) -> dict[str, Any
                            f"this one has {len(raw_events)}")
     commercial = [i for i, raw in enumerate(raw_events) if _is_commercial(raw)]
     service = sorted(set(range(len(raw_events))) - set(commercial))
+    service_events = [parse_event(raw_events[i]) for i in service]
+    commercial_events = [parse_commercial_event(raw_events[i]) for i in commercial]
     by_position: dict[int, Any] = {}
-    by_position.update(zip(service, record_events(
-        session, [parse_event(raw_events[i]) for i in service]), strict=True))
-    by_position.update(zip(commercial, record_commercial_events(
-        session, [parse_commercial_event(raw_events[i]) for i in commercial]), strict=True))
+    by_position.update(zip(service, record_events(session, service_events), strict=True))
+    by_position.update(zip(commercial, record_commercial_events(session, commercial_events),
+                           strict=True))
     results = [by_position[i] for i in range(len(raw_events))]
+    # The exceptions of every service these events touched, recomputed in the same
+    # transaction.
+    touched = {(e.address, e.isp) for e in service_events if e.address and e.isp}
+    touched |= keys_of_contracts(session, {(e.isp, e.contract_ref) for e in commercial_events
+                                           if e.isp and e.contract_ref})
+    scan(session, rules_from(request.app.state.settings), datetime.now(UTC), touched)
     counts = {status: sum(r.status == status for r in results)
               for status in ("accepted", "duplicate", "rejected")}
     return {**counts, "results": [{"eventId": r.event_id, "status": r.status,

@@ -4,6 +4,7 @@ from gis.models.address import Address, Circuit
 from gis.models.address_cell import AddressCell
 from gis.models.api_key import ApiKey
 from gis.models.area import Area
+from gis.models.assurance import AssuranceException
 from gis.models.audit import StatusTransition
 from gis.models.base import Base
 from gis.models.contract import CommercialEvent, Contract
@@ -14,8 +15,7 @@ from gis.models.sync_run import QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
-    "Address", "AddressCell", "ApiKey", "Area", "Base", "Circuit", "CommercialEvent", "Contract",
-    "IspOrder", "OutboxEvent",
-    "QuarantinedFeature", "Service", "ServiceEvent", "StatusTransition", "SyncRun",
-    "WebhookDelivery", "WebhookSubscription",
+    "Address", "AddressCell", "ApiKey", "Area", "AssuranceException", "Base", "Circuit",
+    "CommercialEvent", "Contract", "IspOrder", "OutboxEvent", "QuarantinedFeature", "Service",
+    "ServiceEvent", "StatusTransition", "SyncRun", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -28,11 +28,13 @@ PROTECTED = [
     ("GET", "/ogc"), ("GET", "/ogc/conformance"), ("GET", "/ogc/collections"),
     ("GET", "/ogc/collections/x"), ("GET", "/ogc/collections/x/items"),
     ("GET", "/ogc/collections/x/items/1"), ("GET", "/tiles/x/1/1/1.pbf"),
+    ("GET", "/assurance/exceptions"), ("POST", "/assurance/exceptions/1/resolve"),
+    ("POST", "/assurance/scans"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1", "{subscription_id}": "1", "{position}": "1",
                    "{collection_id}": "x", "{layer}": "x", "{z}": "1", "{x}": "1",
-                   "{y}": "1"}
+                   "{y}": "1", "{exception_id}": "1"}
 
 
 def _filled(path):

@@ -1,0 +1,64 @@
+"""Assurance (`/assurance`): exceptions between network and commercial truth."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import Principal
+from api.deps import SessionDep, require_roles
+from api.paging import next_links
+from api.settings import ApiSettings
+from gis.status import Role
+from services.assurance import Rules, list_exceptions, resolve, scan
+
+router = APIRouter(prefix="/assurance", tags=["assurance"])
+Reader = Annotated[Principal, Depends(require_roles(Role.bss, Role.isp))]
+Finance = Annotated[Principal, Depends(require_roles(Role.bss))]
+
+
+def rules_from(settings: ApiSettings) -> Rules:
+    return Rules(dict(settings.products), settings.assurance_grace_days,
+                 settings.assurance_invoice_days)
+
+
+class Resolution(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(min_length=1, max_length=64, examples=["fixed_in_bss", "waived"])
+    note: str | None = Field(None, max_length=2000)
+
+
+@router.get("/exceptions")
+def get_exceptions(request: Request, session: SessionDep, _: Reader,
+                   severity: Literal["red", "amber"] | None = None,
+                   kind: str | None = None, isp: str | None = None,
+                   state: Literal["open", "resolved", "all"] = "open",
+                   after: Annotated[int, Query(ge=0)] = 0,
+                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    """Exceptions in id order with a `next` link; an ISP sees only its own."""
+    open_only = {"open": True, "resolved": False, "all": None}[state]
+    found = list_exceptions(session, severity=severity, kind=kind, isp=isp,
+                            open_only=open_only, after=after, limit=limit)
+    links = next_links(request, len(found), limit, found[-1]["id"] if found else None,
+                       "application/json")
+    return {"exceptions": found, "links": links}
+
+
+@router.post("/exceptions/{exception_id}/resolve")
+def resolve_exception(exception_id: int, body: Resolution, session: SessionDep,
+                      principal: Finance) -> dict[str, Any]:
+    """Close an open exception with a reason code and note; who and when are kept."""
+    return resolve(session, exception_id, body.code, body.note, f"api key {principal.name}",
+                   datetime.now(UTC))
+
+
+@router.post("/scans")
+def full_scan(request: Request, session: SessionDep, _: Finance) -> dict[str, Any]:
+    """Recompute every exception now (events recompute their own services as they come)."""
+    started = datetime.now(UTC)
+    counts = scan(session, rules_from(request.app.state.settings), started)
+    seconds = (datetime.now(UTC) - started).total_seconds()
+    return {"found": counts.found, "opened": counts.opened, "cleared": counts.cleared,
+            "seconds": round(seconds, 3)}

@@ -51,11 +51,12 @@ scope AS MATERIALIZED (
   SELECT DISTINCT ON (c.address_feature_id, c.isp_id) c.*
   FROM contracts c JOIN scope USING (address_feature_id, isp_id)
   WHERE c.status = 'active' ORDER BY c.address_feature_id, c.isp_id, c.signed_at DESC
-), invoices AS (
-  SELECT e.isp_id, e.contract_ref, e.event_id, e.event_time, e.amount_minor
-  FROM commercial_events e JOIN con c USING (isp_id, contract_ref)
-  WHERE e.event_type = 'invoice.issued' AND e.outcome = 'applied'
 )"""
+# Invoices are looked up by index per contract (ix_commercial_events_contract), never joined
+# as a CTE: its row estimate is poor and an anti-join on it goes quadratic.
+_INVOICES = """commercial_events i
+  WHERE i.isp_id = c.isp_id AND i.contract_ref = c.contract_ref
+    AND i.event_type = 'invoice.issued' AND i.outcome = 'applied'"""
 
 _FOUND = """
 SELECT 'active_without_contract' AS kind, 'red' AS severity, s.address_feature_id,
@@ -100,20 +101,19 @@ UNION ALL
 SELECT 'promotion_expired', 'amber', c.address_feature_id, c.isp_id, c.contract_ref,
        jsonb_build_object('promotion_end', c.promotion_end,
                           'promotion_price_minor', c.promotion_price_minor,
-                          'invoices', jsonb_agg(i.event_id ORDER BY i.event_time))
-FROM con c JOIN invoices i USING (isp_id, contract_ref)
-WHERE c.promotion_end IS NOT NULL AND i.event_time::date > c.promotion_end
-  AND i.amount_minor = c.promotion_price_minor
-GROUP BY c.address_feature_id, c.isp_id, c.contract_ref, c.promotion_end,
-         c.promotion_price_minor
+                          'invoices', late.invoices)
+FROM con c CROSS JOIN LATERAL (
+  SELECT jsonb_agg(i.event_id ORDER BY i.event_time) AS invoices FROM """ + _INVOICES + """
+    AND i.event_time::date > c.promotion_end AND i.amount_minor = c.promotion_price_minor
+) late
+WHERE c.promotion_end IS NOT NULL AND late.invoices IS NOT NULL
 UNION ALL
 SELECT 'activation_not_invoiced', 'amber', s.address_feature_id, s.isp_id, c.contract_ref,
        jsonb_build_object('activated_at', s.activated_at)
 FROM svc s JOIN con c USING (address_feature_id, isp_id)
 WHERE s.status = 'active' AND s.activated_at < CAST(:now AS timestamptz)
                                                - make_interval(days => :invoice_days)
-  AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.isp_id = c.isp_id
-                  AND i.contract_ref = c.contract_ref AND i.event_time >= s.activated_at)
+  AND NOT EXISTS (SELECT 1 FROM """ + _INVOICES + """ AND i.event_time >= s.activated_at)
 """
 
 _SCAN = f"""

@@ -23,6 +23,9 @@ class Address(Base):
         Index("ix_addresses_postcode", text("upper(replace(postcode, ' ', ''))")),
         Index("ix_addresses_geography", text("(location::geography)"),
               postgresql_using="gist"),
+        # Assurance: a device recorded at two addresses.
+        Index("ix_addresses_ont_serial", "ont_serial",
+              postgresql_where=text("ont_serial IS NOT NULL")),
         # Room on each page for HOT updates: status and circuit changes touch no index.
         {"postgresql_with": {"fillfactor": 85}},
     )

@@ -20,6 +20,8 @@ class Service(Base):
     __table_args__ = (
         CheckConstraint(values_check("status", [s.value for s in ServiceStatus]),
                         name="status"),
+        Index("ix_services_ont_serial", "ont_serial",
+              postgresql_where=text("ont_serial IS NOT NULL")),
     )
 
     address_feature_id: Mapped[int] = mapped_column(ForeignKey("addresses.feature_id"),

@@ -39,6 +39,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_assurance_exceptions_service', 'assurance_exceptions', ['address_feature_id', 'isp_id'], unique=False)
     op.create_index('uq_assurance_exceptions_open', 'assurance_exceptions', ['kind', 'address_feature_id', 'isp_id'], unique=True, postgresql_where=sa.text('resolved_at IS NULL'))
+    op.create_index('ix_addresses_ont_serial', 'addresses', ['ont_serial'], unique=False, postgresql_where=sa.text('ont_serial IS NOT NULL'))
+    op.create_index('ix_services_ont_serial', 'services', ['ont_serial'], unique=False, postgresql_where=sa.text('ont_serial IS NOT NULL'))
     op.execute("ALTER TABLE assurance_exceptions ENABLE ROW LEVEL SECURITY")
     op.execute(f"CREATE POLICY isp_rows ON assurance_exceptions TO fibersync_isp "
                f"USING ({ISP_CONDITION}) WITH CHECK ({ISP_CONDITION})")
@@ -49,6 +51,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP POLICY everyone_else ON assurance_exceptions")
     op.execute("DROP POLICY isp_rows ON assurance_exceptions")
+    op.drop_index('ix_services_ont_serial', table_name='services')
+    op.drop_index('ix_addresses_ont_serial', table_name='addresses')
     op.drop_index('uq_assurance_exceptions_open', table_name='assurance_exceptions', postgresql_where=sa.text('resolved_at IS NULL'))
     op.drop_index('ix_assurance_exceptions_service', table_name='assurance_exceptions')
     op.drop_table('assurance_exceptions')

@@ -61,3 +61,13 @@ def test_tiles_bench_smoke(repo_root):
     assert "z14 densest, bare ST_AsMVT SQL" in done.stdout
     assert "z10 densest, FiberSync over HTTP, tile cache" in done.stdout
     assert "FiberSync, no cache" in done.stdout and "FiberSync, tile cache" in done.stdout
+
+
+def test_assurance_bench_smoke(repo_root):
+    done = subprocess.run(
+        [sys.executable, "bench/assurance_bench.py", "--addresses", "3000", "--services",
+         "1000", "--events", "3", "--database-url", _url_for("fibersync_bench_smoke")],
+        cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "full scan" in done.stdout and "30 exceptions found" in done.stdout
+    assert "one event" in done.stdout

@@ -1,6 +1,6 @@
 """Assurance (`/assurance`): exceptions between network and commercial truth."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,8 +10,10 @@ from api.auth import Principal
 from api.deps import SessionDep, require_roles
 from api.paging import next_links
 from api.settings import ApiSettings
+from gis.errors import InvalidInput
 from gis.status import Role
 from services.assurance import Rules, list_exceptions, resolve, scan
+from services.metrics import Period, board_metrics
 
 router = APIRouter(prefix="/assurance", tags=["assurance"])
 Reader = Annotated[Principal, Depends(require_roles(Role.bss, Role.isp))]
@@ -62,3 +64,21 @@ def full_scan(request: Request, session: SessionDep, _: Finance) -> dict[str, An
     seconds = (datetime.now(UTC) - started).total_seconds()
     return {"found": counts.found, "opened": counts.opened, "cleared": counts.cleared,
             "seconds": round(seconds, 3)}
+
+
+@router.get("/metrics")
+def get_metrics(session: SessionDep, _: Finance, start: datetime | None = None,
+                end: datetime | None = None,
+                weeks: Annotated[int, Query(ge=1, le=52)] = 8) -> dict[str, Any]:
+    """The board metrics for [start, end) (default: the 30 days to now), each with its
+    definition, value, target, alert threshold, status and weekly trend; a metric whose
+    inputs are missing says why instead of giving a number."""
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidInput("start and end need a time zone, e.g. 2026-11-01T00:00:00Z")
+    if start >= end:
+        raise InvalidInput("start must be before end")
+    period = Period(start, end)
+    return {"start": start.isoformat(), "end": end.isoformat(),
+            "metrics": board_metrics(session, period, weeks)}

@@ -29,7 +29,7 @@ PROTECTED = [
     ("GET", "/ogc/collections/x"), ("GET", "/ogc/collections/x/items"),
     ("GET", "/ogc/collections/x/items/1"), ("GET", "/tiles/x/1/1/1.pbf"),
     ("GET", "/assurance/exceptions"), ("POST", "/assurance/exceptions/1/resolve"),
-    ("POST", "/assurance/scans"),
+    ("POST", "/assurance/scans"), ("GET", "/assurance/metrics"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1", "{subscription_id}": "1", "{position}": "1",

@@ -1,7 +1,7 @@
 """Pages: static shells without data (they call the API with the user's key), so they load
-without one. `/` is the planner's map, `/field` the technician's phone page. The browser
-libraries come from `web/node_modules` (installed from the npm registry by the set-up
-command), never from a CDN."""
+without one. `/` is the planner's map, `/field` the technician's phone page, `/assurance`
+finance's and the board's page. The browser libraries come from `web/node_modules`
+(installed from the npm registry by the set-up command), never from a CDN."""
 
 import json
 from pathlib import Path
@@ -54,6 +54,21 @@ def map_script() -> FileResponse:
 @router.get("/map/app.css")
 def map_style() -> FileResponse:
     return FileResponse(PAGES / "map.css", media_type="text/css")
+
+
+@router.get("/assurance")
+def assurance_page() -> FileResponse:
+    return FileResponse(PAGES / "assurance.html", media_type="text/html")
+
+
+@router.get("/assurance/app.js")
+def assurance_script() -> FileResponse:
+    return FileResponse(PAGES / "assurance.js", media_type="text/javascript")
+
+
+@router.get("/assurance/app.css")
+def assurance_style() -> FileResponse:
+    return FileResponse(PAGES / "assurance.css", media_type="text/css")
 
 
 @router.get("/vendor/{name}")

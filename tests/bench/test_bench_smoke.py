@@ -70,4 +70,4 @@ def test_assurance_bench_smoke(repo_root):
         cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "full scan" in done.stdout and "30 exceptions found" in done.stdout
-    assert "one event" in done.stdout
+    assert "one event" in done.stdout and "board metrics" in done.stdout

@@ -1,0 +1,92 @@
+// The finance and board page: metrics with their colour and weekly trend, open exceptions by
+// severity. Every call carries the user's key.
+const store = window.localStorage;
+let key = store.getItem("fibersync.key");
+const $ = id => document.getElementById(id);
+
+function esc(text) {
+  return String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+}
+
+async function api(path) {
+  const reply = await fetch(path, { headers: { Authorization: `Bearer ${key}` } });
+  const body = await reply.json().catch(() => ({}));
+  if (reply.status === 401) signIn();
+  if (!reply.ok) throw new Error(body.detail || `HTTP ${reply.status}`);
+  return body;
+}
+
+function signIn() {
+  const dialog = $("sign-in");
+  if (dialog.open) return;
+  dialog.showModal();
+  $("sign-in-form").onsubmit = () => {
+    key = $("key").value.trim();
+    store.setItem("fibersync.key", key);
+    location.reload();
+  };
+}
+
+function shown(metric) {
+  const v = metric.value;
+  if (v === null || v === undefined) return "—";
+  if (metric.unit === "ratio") return `${(v * 100).toFixed(2)} %`;
+  if (metric.unit === "days") return `${v.toFixed(1)} days`;
+  return Number.isInteger(v) ? String(v) : v.toFixed(1);
+}
+
+// A small line chart of the weekly values; gaps where a week had no value.
+function trend(weekly) {
+  const values = weekly.map(w => w.value);
+  const known = values.filter(v => v !== null && v !== undefined);
+  if (!known.length) return "";
+  const lo = Math.min(...known), hi = Math.max(...known), w = 220, h = 36;
+  const x = i => (values.length === 1 ? w / 2 : i * w / (values.length - 1));
+  const y = v => (hi === lo ? h / 2 : h - 3 - (v - lo) / (hi - lo) * (h - 6));
+  const points = values.map((v, i) => v === null ? null : `${x(i).toFixed(1)},${y(v).toFixed(1)}`)
+    .filter(Boolean).join(" ");
+  return `<svg class="trend" width="${w}" height="${h}" role="img" aria-label="weekly trend">
+    <polyline fill="none" stroke="#1e63b5" stroke-width="1.5" points="${points}"/></svg>`;
+}
+
+function metricCard(m) {
+  const status = m.status || "none";
+  const extra = m.key === "dispute_adjusted_dso" && m.value_excluding_disputes != null
+    ? `<div class="rule">without disputes: ${m.value_excluding_disputes.toFixed(1)} days</div>` : "";
+  return `<div class="metric ${status}" data-metric="${esc(m.key)}" data-status="${status}">
+    <div>${esc(m.name)}</div><div class="value">${esc(shown(m))}</div>${extra}
+    ${m.missing ? `<div class="missing">${esc(m.missing)}</div>` : ""}
+    <div class="rule">target ${esc(m.target)} · alert ${esc(m.alert)}</div>
+    ${trend(m.weekly || [])}
+    <details><summary class="rule">definition</summary><div class="rule">${esc(m.definition)}</div></details>
+  </div>`;
+}
+
+function exceptionsTable(exceptions) {
+  const bySeverity = ["red", "amber"].map(severity => {
+    const rows = exceptions.filter(e => e.severity === severity).map(e => `<tr>
+      <td><span class="badge ${severity}">${severity}</span></td><td>${esc(e.kind.replaceAll("_", " "))}</td>
+      <td>${esc(e.address_feature_id)}</td><td>${esc(e.isp_id)}</td><td>${esc(e.contract_ref ?? "")}</td>
+      <td>${esc(new Date(e.first_seen).toLocaleString())}</td>
+      <td><code>${esc(JSON.stringify(e.evidence))}</code></td></tr>`).join("");
+    return `<h3>${severity} (${exceptions.filter(e => e.severity === severity).length})</h3>
+      <table data-severity="${severity}"><tr><th></th><th>kind</th><th>address</th><th>ISP</th>
+      <th>contract</th><th>first seen</th><th>evidence</th></tr>${rows}</table>`;
+  });
+  return bySeverity.join("");
+}
+
+async function show() {
+  try {
+    const [metrics, exceptions] = await Promise.all([
+      api("/assurance/metrics"), api("/assurance/exceptions?limit=1000")]);
+    $("period").textContent = `${new Date(metrics.start).toLocaleDateString()} – ` +
+      `${new Date(metrics.end).toLocaleDateString()}`;
+    $("metrics").innerHTML = metrics.metrics.map(metricCard).join("");
+    $("exceptions").innerHTML = exceptionsTable(exceptions.exceptions);
+  } catch (error) {
+    $("message").textContent = error.message;
+  }
+}
+
+if (key) show(); else signIn();

@@ -66,3 +66,10 @@ class ApiSettings(DatabaseSettings):
     assurance_invoice_days: int = Field(
         3, validation_alias=AliasChoices("FIBERSYNC_ASSURANCE_INVOICE_DAYS",
                                          "assurance_invoice_days"))
+    # Agreed wholesale rates per product, per month, in minor units of wholesale_currency.
+    wholesale_rates: dict[str, int] = Field(
+        {"Fibre 100": 1500, "Fibre 500": 2000, "Fibre 1000": 2500},
+        validation_alias=AliasChoices("FIBERSYNC_WHOLESALE_RATES", "wholesale_rates"))
+    wholesale_currency: str = Field(
+        "EUR", validation_alias=AliasChoices("FIBERSYNC_WHOLESALE_CURRENCY",
+                                             "wholesale_currency"))

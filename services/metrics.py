@@ -98,8 +98,9 @@ DEFINITIONS = [
         ("<", 0.05), (">=", 0.08), None, "work orders carry no charges yet"),
     Definition(
         "settlement_variance", "Settlement variance",
-        "|expected - actual| ÷ expected, per ISP and period", "ratio", ("<=", 0.005),
-        (">", 0.01), None, "wholesale settlement is not built yet"),
+        "|expected - actual| ÷ expected, over the ISPs' reports for the month the period "
+        "ends in", "ratio", ("<=", 0.005), (">", 0.01), None,
+        "no ISP has reported its statement for the month"),
     Definition(
         "data_quality_failure_rate", "Data-quality failure rate",
         "orders failing validation (unknown address, unknown product, duplicate) ÷ all "
@@ -220,3 +221,16 @@ def board_metrics(session: Session, period: Period, weeks: int = 8) -> list[dict
                      for p in trend_periods]
     metrics.append(dso)
     return metrics
+
+
+def with_settlement_variance(metrics: list[dict[str, Any]],
+                             statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill the settlement variance from the month's statements that have a report."""
+    reported = [s for s in statements if s["reported_minor"] is not None]
+    expected = sum(s["expected_minor"] for s in reported)
+    if not reported or not expected:
+        return metrics
+    value = abs(sum(s["reported_minor"] for s in reported) - expected) / expected
+    definition = next(d for d in DEFINITIONS if d.key == "settlement_variance")
+    return [{**m, "value": value, "status": status_of(definition, value), "missing": None}
+            if m["key"] == "settlement_variance" else m for m in metrics]

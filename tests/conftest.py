@@ -41,7 +41,7 @@ MUTABLE_TABLES = ("circuits", "addresses", "quarantined_features", "sync_runs",
                   "webhook_subscriptions", "webhook_deliveries", "task_evidence",
                   "work_order_changes", "installation_records", "idempotent_requests",
                   "isp_orders", "contracts", "commercial_events",
-                  "assurance_exceptions")
+                  "assurance_exceptions", "settlement_reports")
 
 
 def _url_for(database: str) -> str:

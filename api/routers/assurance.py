@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Principal
@@ -13,7 +13,8 @@ from api.settings import ApiSettings
 from gis.errors import InvalidInput
 from gis.status import Role
 from services.assurance import Rules, list_exceptions, resolve, scan
-from services.metrics import Period, board_metrics
+from services.metrics import Period, board_metrics, with_settlement_variance
+from services.settlement import Month, report, statements
 
 router = APIRouter(prefix="/assurance", tags=["assurance"])
 Reader = Annotated[Principal, Depends(require_roles(Role.bss, Role.isp))]
@@ -67,7 +68,8 @@ def full_scan(request: Request, session: SessionDep, _: Finance) -> dict[str, An
 
 
 @router.get("/metrics")
-def get_metrics(session: SessionDep, _: Finance, start: datetime | None = None,
+def get_metrics(request: Request, session: SessionDep, _: Finance,
+                start: datetime | None = None,
                 end: datetime | None = None,
                 weeks: Annotated[int, Query(ge=1, le=52)] = 8) -> dict[str, Any]:
     """The board metrics for [start, end) (default: the 30 days to now), each with its
@@ -80,5 +82,46 @@ def get_metrics(session: SessionDep, _: Finance, start: datetime | None = None,
     if start >= end:
         raise InvalidInput("start must be before end")
     period = Period(start, end)
-    return {"start": start.isoformat(), "end": end.isoformat(),
-            "metrics": board_metrics(session, period, weeks)}
+    settings = request.app.state.settings
+    month = Month((end - timedelta(microseconds=1)).date().replace(day=1))
+    metrics = with_settlement_variance(
+        board_metrics(session, period, weeks),
+        statements(session, month, settings.wholesale_rates, settings.wholesale_currency))
+    return {"start": start.isoformat(), "end": end.isoformat(), "metrics": metrics}
+
+
+class ReportLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: int = Field(gt=0)
+    amount: int = Field(ge=0, description="minor units")
+
+
+class SettlementReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str = Field(pattern="^[A-Z]{3}$")
+    lines: list[ReportLine] = Field(max_length=100_000)
+
+
+@router.get("/settlements")
+def get_settlements(request: Request, session: SessionDep, _: Reader,
+                    period: Annotated[str, Query(pattern=r"^\d{4}-\d{2}$",
+                                                 examples=["2026-11"])],
+                    isp: str | None = None) -> dict[str, Any]:
+    """Per ISP for the month: the expected statement (services active in the month at the
+    agreed rates, prorated by days) against the ISP's report, per line and in total."""
+    settings = request.app.state.settings
+    return {"period": period, "statements": statements(
+        session, Month.parse(period), settings.wholesale_rates, settings.wholesale_currency,
+        isp)}
+
+
+@router.put("/settlements/{isp}/{period}", status_code=204)
+def put_settlement_report(isp: str, period: str, body: SettlementReportIn,
+                          session: SessionDep, principal: Reader) -> None:
+    """The ISP's statement for the month (an ISP key reports for its own ISP only)."""
+    if principal.role is Role.isp and principal.isp_id != isp:
+        raise HTTPException(403, f"this key reports for {principal.isp_id}, not {isp}")
+    report(session, isp, Month.parse(period), body.currency,
+           [line.model_dump() for line in body.lines], f"api key {principal.name}")

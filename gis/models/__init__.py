@@ -11,11 +11,13 @@ from gis.models.contract import CommercialEvent, Contract
 from gis.models.isp_order import IspOrder
 from gis.models.outbox import OutboxEvent
 from gis.models.service import Service, ServiceEvent
+from gis.models.settlement import SettlementReport
 from gis.models.sync_run import QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Address", "AddressCell", "ApiKey", "Area", "AssuranceException", "Base", "Circuit",
     "CommercialEvent", "Contract", "IspOrder", "OutboxEvent", "QuarantinedFeature", "Service",
-    "ServiceEvent", "StatusTransition", "SyncRun", "WebhookDelivery", "WebhookSubscription",
+    "ServiceEvent", "SettlementReport", "StatusTransition", "SyncRun", "WebhookDelivery",
+    "WebhookSubscription",
 ]

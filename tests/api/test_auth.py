@@ -30,11 +30,13 @@ PROTECTED = [
     ("GET", "/ogc/collections/x/items/1"), ("GET", "/tiles/x/1/1/1.pbf"),
     ("GET", "/assurance/exceptions"), ("POST", "/assurance/exceptions/1/resolve"),
     ("POST", "/assurance/scans"), ("GET", "/assurance/metrics"),
+    ("GET", "/assurance/settlements"), ("PUT", "/assurance/settlements/x/2024-01"),
 ]
 PATH_PARAMETERS = {"{feature_id}": "1", "{run_id}": "1", "{area_id}": "1", "{key}": "x",
                    "{order_id}": "1", "{subscription_id}": "1", "{position}": "1",
                    "{collection_id}": "x", "{layer}": "x", "{z}": "1", "{x}": "1",
-                   "{y}": "1", "{exception_id}": "1"}
+                   "{y}": "1", "{exception_id}": "1", "{isp}": "x",
+                   "{period}": "2024-01"}
 
 
 def _filled(path):

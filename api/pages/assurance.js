@@ -76,10 +76,37 @@ function exceptionsTable(exceptions) {
   return bySeverity.join("");
 }
 
+function money(minor) {
+  return minor === null || minor === undefined ? "—" : (minor / 100).toFixed(2);
+}
+
+// Last month: the latest one an ISP can have reported in full.
+function lastMonth() {
+  const now = new Date();
+  const month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  return month.toISOString().slice(0, 7);
+}
+
+function settlementTable(statements) {
+  if (!statements.length) return `<p class="missing">No ISP had services that month.</p>`;
+  const rows = statements.map(s => `<tr data-isp="${esc(s.isp)}"><td>${esc(s.isp)}</td>
+    <td>${money(s.expected_minor)}</td><td>${money(s.reported_minor)}</td>
+    <td>${money(s.variance_minor)}</td>
+    <td>${s.variance_ratio === null ? (s.reported_minor === null ? "not reported" : "—")
+                                     : `${(s.variance_ratio * 100).toFixed(2)} %`}</td>
+    <td>${s.lines.length}${s.unrated_lines ? ` (${s.unrated_lines} without a rate)` : ""}</td></tr>`);
+  return `<table><tr><th>ISP</th><th>expected (${esc(statements[0].currency)})</th>
+    <th>reported</th><th>variance</th><th>variance %</th><th>lines</th></tr>${rows.join("")}</table>`;
+}
+
 async function show() {
   try {
-    const [metrics, exceptions] = await Promise.all([
-      api("/assurance/metrics"), api("/assurance/exceptions?limit=1000")]);
+    const period = lastMonth();
+    const [metrics, exceptions, settlements] = await Promise.all([
+      api("/assurance/metrics"), api("/assurance/exceptions?limit=1000"),
+      api(`/assurance/settlements?period=${period}`)]);
+    $("settlement-period").textContent = period;
+    $("settlements").innerHTML = settlementTable(settlements.statements);
     $("period").textContent = `${new Date(metrics.start).toLocaleDateString()} – ` +
       `${new Date(metrics.end).toLocaleDateString()}`;
     $("metrics").innerHTML = metrics.metrics.map(metricCard).join("");

@@ -23,13 +23,13 @@ pytestmark = [pytest.mark.usefixtures("committed"),
 @pytest.fixture
 def books(engine):
     """Two active services; one has no contract (a red exception), one is not invoiced."""
-    long_ago = datetime.now(UTC) - timedelta(days=10)
+    long_ago = datetime.now(UTC) - timedelta(days=70)
     with Session(engine) as session:
         add_addresses(session, 2, status="connected")
         session.execute(text("""
-            INSERT INTO services (address_feature_id, isp_id, status, speed_profile,
+            INSERT INTO services (address_feature_id, isp_id, status, speed_profile, product,
                                   activated_at, status_since, last_event_time)
-            SELECT n, 'isp-1', 'active', '500/100', :at, :at, :at
+            SELECT n, 'isp-1', 'active', '500/100', 'Fibre 500', :at, :at, :at
             FROM generate_series(1, 2) AS n"""), {"at": long_ago})
         session.execute(text("""
             INSERT INTO contracts (isp_id, contract_ref, address_feature_id, product,
@@ -55,7 +55,10 @@ def test_the_board_sees_metrics_and_exceptions(live_server, books):
         expect(unbilled).to_contain_text("100.00 %")  # 2 active, none invoiced
         expect(unbilled).to_have_attribute("data-status", "red")
         expect(page.locator("[data-metric='settlement_variance']")).to_contain_text(
-            "not built yet")
+            "no ISP has reported")
+        # Both services were active all of last month at the Fibre 500 rate, 20.00 each.
+        expect(page.locator("tr[data-isp='isp-1']")).to_contain_text("40.00")
+        expect(page.locator("tr[data-isp='isp-1']")).to_contain_text("not reported")
         expect(page.locator("[data-metric='data_quality_failure_rate']")).to_have_attribute(
             "data-status", "none")  # no orders: missing, not zero
         expect(page.locator("table[data-severity='red']")).to_contain_text(

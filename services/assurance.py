@@ -4,7 +4,9 @@ Each rule is one set-based query over the services and contracts in scope (all o
 those a batch of events touched). A scan opens an exception for each new finding, refreshes
 `last_seen` and the evidence of those still found, and closes those no longer found
 (`cleared`, by FiberSync). An exception a person resolved with another code stays resolved
-while its evidence is unchanged.
+while its evidence is unchanged. A scoped scan also rescans the services sharing an ONT with
+those it was given; an ONT recorded at an address by an installation is seen at the next
+full scan.
 
 | kind | severity | when |
 |---|---|---|
@@ -51,6 +53,15 @@ scope AS MATERIALIZED (
   UNION
   SELECT c.address_feature_id, c.isp_id
   FROM contracts c JOIN keys USING (address_feature_id, isp_id)
+  UNION  -- a device rule involves the other services with the same ONT, now and before
+  SELECT other.address_feature_id, other.isp_id
+  FROM keys JOIN services s USING (address_feature_id, isp_id)
+  JOIN services other ON other.ont_serial = s.ont_serial
+  UNION
+  SELECT x.address_feature_id, x.isp_id
+  FROM assurance_exceptions x JOIN keys
+    ON x.evidence -> 'seen_at_addresses' @> to_jsonb(keys.address_feature_id)
+  WHERE x.kind = 'device_elsewhere' AND x.resolved_at IS NULL
 """
 _IN_SCOPE = """), svc AS (
   SELECT s.* FROM services s JOIN scope USING (address_feature_id, isp_id)

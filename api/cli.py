@@ -5,6 +5,7 @@ import signal
 import socket
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +19,15 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import create_api_key
+from api.routers.assurance import rules_from
 from api.settings import ApiSettings
 from gis.database import ensure_database, make_engine
 from gis.errors import FiberSyncError
 from gis.outbox import discard_parked, outbox_health, parked_events, replay_parked
 from gis.status import Role
 from migrations import alembic_config
+from services.assurance import scan
+from services.contract_load import load_contracts
 from sync.importing import RunProgress, SyncResult, run_sync
 from sync.iqgeo import IQGeoSettings
 from sync.worker import Worker, WorkerSettings
@@ -37,6 +41,8 @@ outbox_app = typer.Typer(help="See and act on the outbox (parked events).",
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(outbox_app, name="outbox")
+contracts_app = typer.Typer(help="Commercial contracts.", no_args_is_help=True)
+app.add_typer(contracts_app, name="contracts")
 console = Console()
 DEMO_ISP = "demo-isp"
 DEMO_CREW = "demo-crew"
@@ -302,3 +308,24 @@ def up(host: str = "127.0.0.1", port: int = 8000,
 
 if __name__ == "__main__":
     main()
+
+
+@contracts_app.command("load")
+def contracts_load(csv_path: Annotated[Path, typer.Argument(help="a CSV export of the BSS's "
+                                                            "contracts, with a header")]
+                   ) -> None:
+    """First load of contracts (all rows or none), then a full assurance scan."""
+    settings = ApiSettings()
+    engine = make_engine(settings.database_url, 1)
+    try:
+        with Session(engine) as session, csv_path.open(newline="") as csv_file:
+            counts = load_contracts(session, csv_file)
+            found = scan(session, rules_from(settings), datetime.now(UTC))
+            session.commit()
+    except FiberSyncError as error:
+        console.print(f"[red]{error.detail}[/]")
+        raise typer.Exit(2) from None
+    console.print(f"{counts.read} rows read: {counts.loaded} contracts loaded, "
+                  f"{counts.already_known} already known, {counts.unknown_address} naming "
+                  f"unknown addresses (not loaded); {found.found} exceptions open after the "
+                  f"scan ({found.opened} new)", highlight=False)

@@ -73,3 +73,9 @@ class ApiSettings(DatabaseSettings):
     wholesale_currency: str = Field(
         "EUR", validation_alias=AliasChoices("FIBERSYNC_WHOLESALE_CURRENCY",
                                              "wholesale_currency"))
+    # The price list: each product's monthly list price in minor units; an invoice below
+    # it without a promotion covering it, or a contract at another price, is a pricing
+    # policy exception.
+    catalogue_prices: dict[str, int] = Field(
+        {"Fibre 100": 2000, "Fibre 500": 3000, "Fibre 1000": 4500},
+        validation_alias=AliasChoices("FIBERSYNC_CATALOGUE_PRICES", "catalogue_prices"))

@@ -100,7 +100,8 @@ def main() -> None:
     with Session(engine) as session:
         now = datetime.now(UTC)
         started = time.perf_counter()
-        metrics = board_metrics(session, Period(now - timedelta(days=30), now))
+        metrics = board_metrics(session, Period(now - timedelta(days=30), now),
+                                {"Fibre 500": 3000})
         elapsed = time.perf_counter() - started
     shown = ", ".join(f"{m['key']}={m['value']:.4g}" for m in metrics
                       if m["value"] is not None)

@@ -8,6 +8,7 @@ state history before the last change is in the events, not in `services`). Amoun
 summed as given; one currency per operator is assumed.
 """
 
+import json
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -79,9 +80,28 @@ DEFINITIONS = [
             WHERE lag IS NOT NULL""", "no activation in the period has been invoiced"),
     Definition(
         "pricing_policy_exception_rate", "Pricing policy exception rate",
-        "invoices with a non-catalogue price or an unauthorised discount ÷ all invoices",
-        "ratio", ("<", 0.01), (">=", 0.02), None,
-        "no price catalogue is configured, so invoice prices cannot be checked"),
+        "invoices with a non-catalogue price or an unauthorised discount ÷ all invoices; "
+        "non-catalogue: the product has no list price or the contract another price; "
+        "unauthorised: below the list price with no promotion of the contract covering the "
+        "invoice date, unless the invoice names a period shorter than 28 days",
+        "ratio", ("<", 0.01), (">=", 0.02),
+        """SELECT (count(*) FILTER (WHERE
+                     list.price IS NULL OR c.price_minor <> list.price
+                     OR (e.amount_minor < list.price
+                         AND NOT (c.promotion_start IS NOT NULL
+                                  AND e.event_time::date BETWEEN c.promotion_start
+                                                             AND c.promotion_end
+                                  AND e.amount_minor >= c.promotion_price_minor)
+                         AND coalesce((e.attributes ->> 'periodEnd')::date
+                                      - (e.attributes ->> 'periodStart')::date, 31) >= 28)
+                  ))::float8 / nullif(count(*), 0)
+           FROM commercial_events e
+           JOIN contracts c ON c.isp_id = e.isp_id AND c.contract_ref = e.contract_ref
+           CROSS JOIN LATERAL (SELECT (CAST(:prices AS jsonb) ->> c.product)::bigint
+                               AS price) list
+           WHERE e.event_type = 'invoice.issued' AND e.outcome = 'applied'
+             AND e.event_time >= :start AND e.event_time < :end""",
+        "no invoices in the period"),
     Definition(
         "credit_refund_velocity", "Credit and refund velocity",
         "(credits + refunds) ÷ billed revenue, rolling 30 days to the period's end", "ratio",
@@ -141,12 +161,13 @@ def status_of(definition: Definition, value: float) -> str:
     return "green" if OPS[target_op](value, target) else "amber"
 
 
-def _value(session: Session, definition: Definition, period: Period) -> float | None:
+def _value(session: Session, definition: Definition, period: Period,
+           prices: dict[str, int]) -> float | None:
     if definition.sql is None:
         return None
     value = session.execute(text(definition.sql), {
         "start": period.start, "end": period.end, "refusals": VALIDATION_REFUSALS,
-        "kinds": MISMATCH_KINDS}).scalar()
+        "kinds": MISMATCH_KINDS, "prices": json.dumps(prices)}).scalar()
     return None if value is None else float(value)
 
 
@@ -195,8 +216,9 @@ def dso_metric(session: Session, period: Period) -> dict[str, Any]:
     return {**metric, "status": status, "quarter_over_quarter": change}
 
 
-def metric(session: Session, definition: Definition, period: Period) -> dict[str, Any]:
-    value = _value(session, definition, period)
+def metric(session: Session, definition: Definition, period: Period,
+           prices: dict[str, int]) -> dict[str, Any]:
+    value = _value(session, definition, period, prices)
     return {"key": definition.key, "name": definition.name, "unit": definition.unit,
             "definition": definition.definition,
             "target": f"{definition.target[0]} {definition.target[1]:g}",
@@ -205,15 +227,16 @@ def metric(session: Session, definition: Definition, period: Period) -> dict[str
             "missing": definition.missing if value is None else None}
 
 
-def board_metrics(session: Session, period: Period, weeks: int = 8) -> list[dict[str, Any]]:
+def board_metrics(session: Session, period: Period, prices: dict[str, int],
+                  weeks: int = 8) -> list[dict[str, Any]]:
     """Every metric for the period, each with its weekly trend (oldest first)."""
     week_ends = [period.end - timedelta(days=7 * k) for k in range(weeks - 1, -1, -1)]
     trend_periods = [Period(end - timedelta(days=7), end) for end in week_ends]
     metrics = []
     for definition in DEFINITIONS:
-        current = metric(session, definition, period)
+        current = metric(session, definition, period, prices)
         current["weekly"] = [{"week_ending": p.end.isoformat(),
-                              "value": _value(session, definition, p)}
+                              "value": _value(session, definition, p, prices)}
                              for p in trend_periods] if definition.sql else []
         metrics.append(current)
     dso = dso_metric(session, period)

@@ -85,7 +85,7 @@ def get_metrics(request: Request, session: SessionDep, _: Finance,
     settings = request.app.state.settings
     month = Month((end - timedelta(microseconds=1)).date().replace(day=1))
     metrics = with_settlement_variance(
-        board_metrics(session, period, weeks),
+        board_metrics(session, period, settings.catalogue_prices, weeks),
         statements(session, month, settings.wholesale_rates, settings.wholesale_currency))
     return {"start": start.isoformat(), "end": end.isoformat(), "metrics": metrics}
 

@@ -84,8 +84,8 @@ def test_every_metric_against_its_hand_computed_value(client, keys):
     assert dso["value"] == pytest.approx(5900 / (9000 / 31))
     assert dso["value_excluding_disputes"] == pytest.approx(4900 / (9000 / 31))
     assert dso["status"] is None and "quarter earlier" in dso["missing"]
-    for key in ("pricing_policy_exception_rate", "no_charge_rework_rate",
-                "settlement_variance"):
+    check("pricing_policy_exception_rate", 0, "green")  # every invoice at the list price
+    for key in ("no_charge_rework_rate", "settlement_variance"):
         assert metrics[key]["value"] is None and metrics[key]["missing"], key
     assert metrics["active_but_unbilled_rate"]["target"] == "< 0.0025"
     assert len(metrics["active_but_unbilled_rate"]["weekly"]) == 4
@@ -95,3 +95,17 @@ def test_metrics_refuse_a_bad_period_and_isps(client, keys):
     assert_problem(client.get("/assurance/metrics", params={
         "start": PERIOD["end"], "end": PERIOD["start"]}, headers=keys["bss"]), 422)
     assert_problem(client.get("/assurance/metrics", headers=keys["isp"]), 403)
+
+
+@pytest.mark.usefixtures("world")
+def test_pricing_policy_counts_discounts_without_a_promotion(client, keys):
+    post(client, keys, [
+        # 2500 for a 3000 product, no promotion: unauthorised.
+        money("d1", "invoice.issued", "2024-03-16T00:00:00Z", 3, "isp-b", 2500),
+        # a partial first period named on the invoice: not a discount.
+        money("d2", "invoice.issued", "2024-03-17T00:00:00Z", 3, "isp-b", 1500,
+              periodStart="2024-03-15", periodEnd="2024-03-31")])
+    reply = client.get("/assurance/metrics", params=PERIOD, headers=keys["bss"])
+    [pricing] = [m for m in reply.json()["metrics"]
+                 if m["key"] == "pricing_policy_exception_rate"]
+    assert pricing["value"] == pytest.approx(1 / 5) and pricing["status"] == "red"

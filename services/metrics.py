@@ -114,8 +114,19 @@ DEFINITIONS = [
              AND event_time < :end""", "nothing was invoiced in the 30 days"),
     Definition(
         "no_charge_rework_rate", "No-charge rework rate",
-        "jobs reopened within 14 days with zero charge ÷ completed jobs", "ratio",
-        ("<", 0.05), (">=", 0.08), None, "work orders carry no charges yet"),
+        "jobs reopened in the period within 14 days of their completion with zero charge "
+        "÷ jobs completed in the period", "ratio", ("<", 0.05), (">=", 0.08),
+        """SELECT (SELECT count(*) FROM work_order_changes r
+                   WHERE r.action = 'reopened' AND r.at >= :start AND r.at < :end
+                     AND coalesce((r.after ->> 'charge_minor')::bigint, 0) = 0
+                     AND r.at - (SELECT max(c.at) FROM work_order_changes c
+                                 WHERE c.work_order_id = r.work_order_id
+                                   AND c.action = 'completed' AND c.at < r.at)
+                         <= interval '14 days')::float8
+                  / nullif(count(*), 0)
+           FROM work_order_changes
+           WHERE action = 'completed' AND at >= :start AND at < :end""",
+        "no job was completed in the period"),
     Definition(
         "settlement_variance", "Settlement variance",
         "|expected - actual| ÷ expected, over the ISPs' reports for the month the period "

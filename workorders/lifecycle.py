@@ -124,8 +124,9 @@ def cancel_order(session: Session, order_id: int, reason: str, actor: str) -> No
 
 
 def reopen_order(session: Session, order_id: int, reason: str, positions: list[int] | None,
-                 actor: str) -> None:
-    """A return visit: the order (and the given tasks, or all) are open again."""
+                 actor: str, charge_minor: int | None = None) -> None:
+    """A return visit: the order (and the given tasks, or all) are open again. The charge
+    (if any) is kept with the change, for the no-charge rework metric."""
     order = _order(session, order_id)
     if order.status != WorkOrderStatus.completed.value:
         raise TransitionNotAllowed(f"work order {order_id}", order.status, "open", [])
@@ -143,7 +144,8 @@ def reopen_order(session: Session, order_id: int, reason: str, positions: list[i
     order.reopened_at = order.updated_at = datetime.now(UTC)
     order.status = WorkOrderStatus.open.value
     record_change(session, order_id, "reopened", actor, {"status": "completed"},
-                  {"status": "open", "reason": reason, "tasks": sorted(chosen)})
+                  {"status": "open", "reason": reason, "tasks": sorted(chosen),
+                   "charge_minor": charge_minor})
     try:
         session.flush()
     except IntegrityError:

@@ -69,7 +69,8 @@ def cancel(order_id: int, body: ReasonRequest, session: SessionDep,
 def reopen(order_id: int, body: ReopenRequest, session: SessionDep,
            principal: Planner) -> dict[str, Any]:
     """A return visit; counted in the order's `rework_count`."""
-    lifecycle.reopen_order(session, order_id, body.reason, body.tasks, _actor(principal))
+    lifecycle.reopen_order(session, order_id, body.reason, body.tasks, _actor(principal),
+                           body.charge_minor)
     return _order(session, order_id, principal)
 
 

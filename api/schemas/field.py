@@ -23,6 +23,8 @@ class ReasonRequest(Strict):
 
 class ReopenRequest(ReasonRequest):
     tasks: list[int] | None = Field(None, description="task positions to redo; default all")
+    charge_minor: int | None = Field(None, ge=0, description="what the return visit is "
+                                     "charged, in minor units; none or 0: no charge")
 
 
 class AssigneeRequest(Strict):

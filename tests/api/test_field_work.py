@@ -255,8 +255,12 @@ def test_a_completed_order_can_be_reopened_and_counts_the_rework(client, keys, c
     assert_problem(client.post(f"/work-orders/{order_id}/reopen", json={},
                                headers=keys["planner"]), 422)  # a reason is required
     reopened = client.post(f"/work-orders/{order_id}/reopen", json={
-        "reason": "no light after storm", "tasks": [2]}, headers=keys["planner"]).json()
+        "reason": "no light after storm", "tasks": [2], "charge_minor": 4500},
+        headers=keys["planner"]).json()
     assert reopened["status"] == "open" and reopened["rework_count"] == 1
+    charged = db_session.execute(text(
+        "SELECT after ->> 'charge_minor' FROM work_order_changes WHERE action = 'reopened'"))
+    assert charged.scalar_one() == "4500"  # for the no-charge rework metric
     assert [t["status"] for t in reopened["tasks"]] == ["done", "open", "done", "done"]
     me = contractor["contractor-1"]
     act(client, me, order_id, 2, "evidence", LIGHT_OK)

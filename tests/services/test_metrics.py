@@ -7,6 +7,7 @@ from tests.api.test_api import assert_problem
 from tests.seed import add_addresses
 from tests.services.test_contracts import commercial
 from tests.services.test_events import post
+from workorders.orders import create_connection_order
 
 PERIOD = {"start": "2024-03-01T00:00:00Z", "end": "2024-04-01T00:00:00Z"}
 
@@ -85,7 +86,7 @@ def test_every_metric_against_its_hand_computed_value(client, keys):
     assert dso["value_excluding_disputes"] == pytest.approx(4900 / (9000 / 31))
     assert dso["status"] is None and "quarter earlier" in dso["missing"]
     check("pricing_policy_exception_rate", 0, "green")  # every invoice at the list price
-    for key in ("no_charge_rework_rate", "settlement_variance"):
+    for key in ("no_charge_rework_rate", "settlement_variance"):  # no jobs, no reports
         assert metrics[key]["value"] is None and metrics[key]["missing"], key
     assert metrics["active_but_unbilled_rate"]["target"] == "< 0.0025"
     assert len(metrics["active_but_unbilled_rate"]["weekly"]) == 4
@@ -109,3 +110,23 @@ def test_pricing_policy_counts_discounts_without_a_promotion(client, keys):
     [pricing] = [m for m in reply.json()["metrics"]
                  if m["key"] == "pricing_policy_exception_rate"]
     assert pricing["value"] == pytest.approx(1 / 5) and pricing["status"] == "red"
+
+
+@pytest.mark.usefixtures("world")
+def test_no_charge_rework_counts_quick_free_return_visits(client, keys, db_session):
+    orders = [create_connection_order(db_session, address, "test") for address in (1, 2, 3, 4)]
+    changes = [  # (order, action, at, charge)
+        (orders[0], "completed", "2024-03-02", None), (orders[0], "reopened", "2024-03-10", None),
+        (orders[1], "completed", "2024-03-03", None), (orders[1], "reopened", "2024-03-25", 0),
+        (orders[2], "completed", "2024-03-05", None), (orders[2], "reopened", "2024-03-06", 5000),
+        (orders[3], "completed", "2024-03-20", None)]
+    for order, action, at, charge in changes:
+        db_session.execute(text(
+            "INSERT INTO work_order_changes (work_order_id, action, actor, at, after) "
+            "VALUES (:o, :a, 'test', CAST(:at AS timestamptz), "
+            "jsonb_build_object('charge_minor', CAST(:c AS bigint)))"),
+            {"o": order, "a": action, "at": f"{at}T12:00:00Z", "c": charge})
+    reply = client.get("/assurance/metrics", params=PERIOD, headers=keys["bss"])
+    [rework] = [m for m in reply.json()["metrics"] if m["key"] == "no_charge_rework_rate"]
+    # Only the first: the second came back after 22 days, the third was charged.
+    assert rework["value"] == pytest.approx(1 / 4) and rework["status"] == "red"

@@ -1,12 +1,5 @@
 // The finance and board page: metrics with their colour and weekly trend, open exceptions by
 // severity. Every call carries the user's key.
-const store = window.localStorage;
-let key = store.getItem("fibersync.key");
-const $ = id => document.getElementById(id);
-
-function esc(text) {
-  return String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
-}
 
 async function api(path) {
   const reply = await fetch(path, { headers: { Authorization: `Bearer ${key}` } });
@@ -14,17 +7,6 @@ async function api(path) {
   if (reply.status === 401) signIn();
   if (!reply.ok) throw new Error(body.detail || `HTTP ${reply.status}`);
   return body;
-}
-
-function signIn() {
-  const dialog = $("sign-in");
-  if (dialog.open) return;
-  dialog.showModal();
-  $("sign-in-form").onsubmit = () => {
-    key = $("key").value.trim();
-    store.setItem("fibersync.key", key);
-    location.reload();
-  };
 }
 
 function shown(metric) {

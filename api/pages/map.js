@@ -2,8 +2,6 @@
 // address's details on click; draw, upload or pick an area, read the dry-run counts of its
 // next step, confirm; follow an import. Every call carries the planner's key.
 const config = window.FIBERSYNC_MAP || {};
-const store = window.localStorage;
-let key = store.getItem("fibersync.key");
 
 const ADDRESS_COLORS = {
   planned: "#9e9e9e", surveyed: "#f9a825", in_deployment: "#1e88e5",
@@ -15,11 +13,6 @@ const AREA_COLORS = {
 const NEXT_AREA_STATUS = { planned: "surveyed", surveyed: "in_deployment",
                            in_deployment: "built" };
 const DETAIL_ZOOM = 14;  // from here on the address tiles carry every address
-const $ = id => document.getElementById(id);
-
-function esc(text) {
-  return String(text ?? "").replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
-}
 
 // -- talking to the API ------------------------------------------------------------------
 
@@ -70,17 +63,6 @@ async function attempt(action) {
     if (error instanceof Problem) sayProblem(error); else say(String(error), "problem");
     return undefined;
   }
-}
-
-function signIn() {
-  const dialog = $("sign-in");
-  if (dialog.open) return;
-  dialog.showModal();
-  $("sign-in-form").onsubmit = () => {
-    key = $("key").value.trim();
-    store.setItem("fibersync.key", key);
-    location.reload();
-  };
 }
 
 // -- the map -------------------------------------------------------------------------------

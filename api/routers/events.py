@@ -13,9 +13,8 @@ from api.schemas.commercial import parse_commercial_event
 from api.schemas.events import EXAMPLE, parse_event
 from gis.errors import InvalidInput
 from gis.status import Role
-from services.assurance import keys_of_contracts, scan
-from services.contracts import COMMERCIAL_TYPES, record_commercial_events
-from services.events import record_events
+from services.contracts import COMMERCIAL_TYPES
+from services.intake import record_batch
 
 router = APIRouter(tags=["events"])
 Reporter = Annotated[Principal, Depends(require_roles(Role.bss))]
@@ -44,19 +43,13 @@ def post_events(request: Request, body: Events, session: SessionDep,
                            f"this one has {len(raw_events)}")
     commercial = [i for i, raw in enumerate(raw_events) if _is_commercial(raw)]
     service = sorted(set(range(len(raw_events))) - set(commercial))
-    service_events = [parse_event(raw_events[i]) for i in service]
-    commercial_events = [parse_commercial_event(raw_events[i]) for i in commercial]
-    by_position: dict[int, Any] = {}
-    by_position.update(zip(service, record_events(session, service_events), strict=True))
-    by_position.update(zip(commercial, record_commercial_events(session, commercial_events),
-                           strict=True))
+    service_results, commercial_results = record_batch(
+        session, [parse_event(raw_events[i]) for i in service],
+        [parse_commercial_event(raw_events[i]) for i in commercial],
+        rules_from(request.app.state.settings), datetime.now(UTC))
+    by_position: dict[int, Any] = dict(zip(service, service_results, strict=True))
+    by_position.update(zip(commercial, commercial_results, strict=True))
     results = [by_position[i] for i in range(len(raw_events))]
-    # The exceptions of every service these events touched, recomputed in the same
-    # transaction.
-    touched = {(e.address, e.isp) for e in service_events if e.address and e.isp}
-    touched |= keys_of_contracts(session, {(e.isp, e.contract_ref) for e in commercial_events
-                                           if e.isp and e.contract_ref})
-    scan(session, rules_from(request.app.state.settings), datetime.now(UTC), touched)
     counts = {status: sum(r.status == status for r in results)
               for status in ("accepted", "duplicate", "rejected")}
     return {**counts, "results": [{"eventId": r.event_id, "status": r.status,

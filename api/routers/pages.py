@@ -46,6 +46,11 @@ def field_script() -> FileResponse:
     return FileResponse(PAGES / "field.js", media_type="text/javascript")
 
 
+@router.get("/pages/common.js")
+def common_script() -> FileResponse:
+    return FileResponse(PAGES / "common.js", media_type="text/javascript")
+
+
 @router.get("/map/app.js")
 def map_script() -> FileResponse:
     return FileResponse(PAGES / "map.js", media_type="text/javascript")

@@ -52,9 +52,9 @@ def start_simulator(addresses: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "iqgeo-sim", "--addresses", str(addresses),
-         "--port", str(port), "--shuffle"], cwd=ROOT, stdout=subprocess.DEVNULL)
+         "--port", str(port), "--shuffle", "--prerender"], cwd=ROOT, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
+    for _ in range(1200):  # pre-rendering a million rows takes a while
         try:
             httpx.get(url + "/_sim/stats", timeout=1)
             return process, url

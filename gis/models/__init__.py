@@ -12,12 +12,12 @@ from gis.models.isp_order import IspOrder
 from gis.models.outbox import OutboxEvent
 from gis.models.service import Service, ServiceEvent
 from gis.models.settlement import SettlementReport
-from gis.models.sync_run import QuarantinedFeature, SyncRun
+from gis.models.sync_run import DeferredIndex, QuarantinedFeature, SyncRun
 from gis.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Address", "AddressCell", "ApiKey", "Area", "AssuranceException", "Base", "Circuit",
-    "CommercialEvent", "Contract", "IspOrder", "OutboxEvent", "QuarantinedFeature", "Service",
-    "ServiceEvent", "SettlementReport", "StatusTransition", "SyncRun", "WebhookDelivery",
-    "WebhookSubscription",
+    "CommercialEvent", "Contract", "DeferredIndex", "IspOrder", "OutboxEvent",
+    "QuarantinedFeature", "Service", "ServiceEvent", "SettlementReport", "StatusTransition",
+    "SyncRun", "WebhookDelivery", "WebhookSubscription",
 ]

@@ -16,13 +16,12 @@ class Address(Base):
     __tablename__ = "addresses"
     __table_args__ = (
         CheckConstraint(values_check("status", [s.value for s in AddressStatus]), name="status"),
-        # ISP search: accent- and case-free prefixes, postcodes, metres on the sphere.
+        # ISP search: accent- and case-free prefixes, postcodes (radius searches use the
+        # GiST index on the point, see gis.queries.serviceability).
         Index("ix_addresses_street_prefix", text("lower(f_unaccent(street_name)) "
                                                  "text_pattern_ops")),
         Index("ix_addresses_name_prefix", text("lower(f_unaccent(name)) text_pattern_ops")),
         Index("ix_addresses_postcode", text("upper(replace(postcode, ' ', ''))")),
-        Index("ix_addresses_geography", text("(location::geography)"),
-              postgresql_using="gist"),
         # Assurance: a device recorded at two addresses.
         Index("ix_addresses_ont_serial", "ont_serial",
               postgresql_where=text("ont_serial IS NOT NULL")),

@@ -76,3 +76,15 @@ class QuarantinedFeature(Base):
     reason: Mapped[str] = mapped_column(Text, nullable=False)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     quarantined_at: Mapped[datetime] = created_at_column()
+
+
+class DeferredIndex(Base):
+    """A secondary index dropped while an import fills an empty table (building it once at
+    the end is several times cheaper than maintaining it row by row). Kept here, not in
+    memory, so the next run rebuilds it if this one dies before doing so."""
+
+    __tablename__ = "deferred_indexes"
+
+    index_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    table_name: Mapped[str] = mapped_column(Text, nullable=False)
+    definition: Mapped[str] = mapped_column(Text, nullable=False)

@@ -1,7 +1,7 @@
 """Which addresses an ISP can sell to, by place, postcode, street or id, and what one offers.
 
-Every query is a single statement on indexed conditions (GiST on the point and its
-geography, prefix indexes on unaccented street and name, postcode), paged by feature id.
+Every query is a single statement on indexed conditions (GiST on the point, prefix indexes
+on unaccented street and name, postcode), paged by feature id.
 Whether a line is taken comes from the view `address_lines`, which never says by whom.
 """
 
@@ -12,6 +12,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 SERVICEABLE = ("ready_for_service", "connected")
+# Degrees of latitude are at least 110,574 m long, of longitude 111,320 m x cos(latitude);
+# 1% of margin, and the whole globe's width near the poles (a circle is cut at the antimeridian).
+_RADIUS_BOX = (
+    "ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
+    " least(360, :radius * 1.01 / (111320 * greatest(cos(radians(:lat)), 1e-6))),"
+    " :radius * 1.01 / 110574)"
+)
 
 
 @dataclass
@@ -34,6 +41,9 @@ class AddressSearch:
         clauses = ["NOT a.retired", "a.status = ANY(CAST(:statuses AS text[]))"]
         self.params.update(statuses=list(self.statuses), limit=self.limit)
         if self.point and self.radius_m is not None:
+            # A box in degrees that holds the circle finds candidates by the point's GiST
+            # index; the distance in metres on the spheroid decides.
+            clauses.append(f"a.location && {_RADIUS_BOX}")
             clauses.append("ST_DWithin(a.location::geography, ST_SetSRID(ST_MakePoint("
                            ":lon, :lat), 4326)::geography, :radius)")
             self.params.update(lon=self.point[0], lat=self.point[1], radius=self.radius_m)

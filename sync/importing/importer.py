@@ -67,16 +67,20 @@ class Importer:
         # A crash loses at most the last batches, which the next run writes again.
         self.conn.execute("SET synchronous_commit = off")
         staging.create_staging(self.conn)
-        merge.ensure_spatial_index(self.conn)
-        self.bulk_load = merge.drop_spatial_index_if_empty(self.conn)
+        merge.restore_indexes(self.conn)  # left deferred by a run that died
+        merge.defer_indexes_if_empty(self.conn, "circuits")
+        self.bulk_load = merge.defer_indexes_if_empty(self.conn, "addresses")
         self.conn.commit()
         addresses = Layer("address", self.settings.address_type, "addresses",
                           "seen_addresses", staging.copy_addresses)
         circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits",
                          staging.copy_circuits)
         self._scan(circuits, "circuits")
-        # Fresh statistics, so the address merge looks circuits up by index.
+        # The address merge looks circuits up by address, by index and with fresh statistics.
+        merge.restore_indexes(self.conn, "circuits")
         self.conn.execute("ANALYZE circuits")
+        if self.bulk_load:
+            merge.list_first_circuits(self.conn)
         self.conn.commit()
         self._scan(addresses, "addresses")
         self._finish()
@@ -136,7 +140,8 @@ class Importer:
         if rows:
             layer.copy(self.conn, rows)
             if layer.kind == "address":
-                inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force)
+                inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force,
+                                                          first_circuits_listed=self.bulk_load)
                 counts.inserted += inserted
                 counts.updated += updated
                 counts.unchanged += len(rows) - inserted - updated
@@ -183,7 +188,7 @@ class Importer:
         if self.bulk_load:
             self.progress.phase = "indexing"
             self.report(self.progress)
-            merge.ensure_spatial_index(self.conn)
+        merge.restore_indexes(self.conn)
         self.conn.commit()
         self.progress.phase = "done"
 

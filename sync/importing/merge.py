@@ -6,12 +6,29 @@ changed address gets its Circuit property in the same statement that writes it.
 """
 
 from dataclasses import dataclass
+from typing import LiteralString, cast
 
-from psycopg import Connection
+from psycopg import Connection, sql
 
 Conn = Connection[tuple[object, ...]]
 
-GIST_INDEX = "idx_addresses_location"
+# The secondary indexes of a table (not its primary key or unique constraints, which the
+# merge needs), recorded as they are dropped.
+DEFER_INDEXES = """
+INSERT INTO deferred_indexes (index_name, table_name, definition)
+SELECT i.indexname, i.tablename, i.indexdef
+FROM pg_indexes i
+JOIN pg_index x ON x.indexrelid = format('%%I.%%I', i.schemaname, i.indexname)::regclass
+WHERE i.schemaname = current_schema() AND i.tablename = %(table)s AND NOT x.indisunique
+ON CONFLICT (index_name) DO NOTHING
+RETURNING index_name
+"""
+
+RESTORE_INDEXES = """
+DELETE FROM deferred_indexes
+WHERE %(table)s::text IS NULL OR table_name = %(table)s::text
+RETURNING definition
+"""
 
 MERGE_CIRCUITS = """
 WITH before AS (
@@ -37,7 +54,27 @@ WITH before AS (
 SELECT count(*) FROM merged
 """
 
-# The Circuit property of an address is its lowest-numbered live circuit.
+# The Circuit property of an address is its lowest-numbered live circuit: looked up per
+# staged address, or, when every address is new, joined from all of them listed once.
+FIRST_CIRCUIT_LOOKUP = """LEFT JOIN LATERAL (
+        SELECT c.feature_id, c.name FROM circuits c
+        WHERE c.address_feature_id = s.feature_id AND NOT c.retired
+        ORDER BY c.feature_id LIMIT 1
+    ) first_circuit ON true"""
+FIRST_CIRCUIT_JOIN = """LEFT JOIN first_circuits first_circuit
+        ON first_circuit.address_feature_id = s.feature_id"""
+LIST_FIRST_CIRCUITS = """
+CREATE TEMP TABLE IF NOT EXISTS first_circuits (
+    address_feature_id bigint PRIMARY KEY, feature_id bigint, name text
+);
+TRUNCATE first_circuits;
+INSERT INTO first_circuits
+SELECT DISTINCT ON (address_feature_id) address_feature_id, feature_id, name
+FROM circuits WHERE NOT retired AND address_feature_id IS NOT NULL
+ORDER BY address_feature_id, feature_id;
+ANALYZE first_circuits;
+"""
+
 MERGE_ADDRESSES = """
 WITH merged AS (
     INSERT INTO addresses AS a (feature_id, name, street_number, street_name, city, postcode,
@@ -46,11 +83,7 @@ WITH merged AS (
            s.building, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.gis_attributes::jsonb,
            s.content_hash, first_circuit.feature_id, first_circuit.name
     FROM stage_addresses s
-    LEFT JOIN LATERAL (
-        SELECT c.feature_id, c.name FROM circuits c
-        WHERE c.address_feature_id = s.feature_id AND NOT c.retired
-        ORDER BY c.feature_id LIMIT 1
-    ) first_circuit ON true
+    {first_circuit}
     ON CONFLICT (feature_id) DO UPDATE SET
         name = EXCLUDED.name, street_number = EXCLUDED.street_number,
         street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
@@ -156,10 +189,19 @@ def merge_circuits(conn: Conn, force: bool = False) -> int:
     return _count(conn, MERGE_CIRCUITS, {"force": force})
 
 
-def merge_addresses(conn: Conn, actor: str, force: bool = False) -> tuple[int, int]:
+def list_first_circuits(conn: Conn) -> None:
+    """Each address's Circuit property, once, for a load where every address is new: one
+    hash join per batch instead of an index lookup per address (a third of the merge)."""
+    conn.execute(LIST_FIRST_CIRCUITS)
+
+
+def merge_addresses(conn: Conn, actor: str, force: bool = False,
+                    first_circuits_listed: bool = False) -> tuple[int, int]:
     """(inserted, updated) from stage_addresses; `force` rewrites unchanged rows too."""
     conn.execute(RECORD_UNRETIRED, {"actor": actor})
-    row = conn.execute(MERGE_ADDRESSES, {"force": force}).fetchone()
+    join = FIRST_CIRCUIT_JOIN if first_circuits_listed else FIRST_CIRCUIT_LOOKUP
+    query = MERGE_ADDRESSES.replace("{first_circuit}", join)
+    row = conn.execute(query, {"force": force}).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])  # type: ignore[call-overload]
 
@@ -195,14 +237,27 @@ def conflicting_duplicates(conn: Conn, seen_table: str) -> list[int]:
     return [int(r[0]) for r in conn.execute(query)]  # type: ignore[call-overload]
 
 
-def drop_spatial_index_if_empty(conn: Conn) -> bool:
-    """Loading an empty table is faster without its GiST index; built again by
-    `ensure_spatial_index` at the end, or at the start of the next run if this one dies."""
-    if conn.execute("SELECT EXISTS (SELECT 1 FROM addresses)").fetchone() == (True,):
+def defer_indexes_if_empty(conn: Conn, table: str) -> bool:
+    """Drop the secondary indexes of an empty table before a first load, recording them.
+
+    Maintaining six indexes (two GiST, three on expressions) row by row made the first
+    load of addresses five times slower than building them once at the end. Returns
+    whether the table was empty."""
+    assert table in ("addresses", "circuits")
+    empty = conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(
+        sql.Identifier(table))).fetchone() == (True,)
+    if not empty:
         return False
-    conn.execute(f"DROP INDEX IF EXISTS {GIST_INDEX}")
+    deferred = conn.execute(DEFER_INDEXES, {"table": table}).fetchall()
+    for (name,) in deferred:
+        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(str(name))))
     return True
 
 
-def ensure_spatial_index(conn: Conn) -> None:
-    conn.execute(f"CREATE INDEX IF NOT EXISTS {GIST_INDEX} ON addresses USING gist (location)")
+def restore_indexes(conn: Conn, table: str | None = None) -> None:
+    """Build again the indexes deferred for `table` (every table when None), by this run
+    or by one that died before it could."""
+    restored = conn.execute(RESTORE_INDEXES, {"table": table}).fetchall()
+    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    for (definition,) in restored:
+        conn.execute(cast(LiteralString, definition))  # written by PostgreSQL itself

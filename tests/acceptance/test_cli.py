@@ -12,7 +12,7 @@ from sqlalchemy import text
 from api.auth import hash_key
 from fixtures.iqgeo_sim import FaultRule
 from sync.importing import run_sync
-from tests.sync.test_import import snapshot
+from tests.sync.test_import import ALL_INDEXES, indexes, snapshot
 
 FIBERSYNC = [sys.executable, "-m", "api.cli"]
 
@@ -81,9 +81,11 @@ def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, en
         partial = conn.execute(text("SELECT count(*) FROM addresses")).scalar()
         assert 0 < partial < 120
         assert conn.execute(text("SELECT count(*) FROM addresses WHERE retired")).scalar() == 0
+    assert "idx_addresses_location" in indexes(engine)[1]  # deferred, rebuilt by the rerun
     rerun = run_sync(database_url, sim[1])
     assert rerun.state == "succeeded" and rerun.counts.inserted == 120 - partial
     assert snapshot(engine) == expected
+    assert indexes(engine) == (ALL_INDEXES, set())
     with engine.connect() as conn:
         states = conn.execute(text("SELECT state FROM sync_runs ORDER BY id")).scalars().all()
     assert states == ["interrupted", "succeeded"]

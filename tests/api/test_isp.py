@@ -49,6 +49,19 @@ def search(client, keys, query, role="isp"):
     return ids_of(client.get(f"/isp/serviceable-addresses?{query}", headers=keys[role]))
 
 
+def test_a_radius_is_metres_on_the_spheroid_far_north(client, keys, db_session):
+    """At 78 N a degree of longitude is 23 km: the index's box must still hold the circle."""
+    db_session.execute(text("""
+        INSERT INTO addresses (feature_id, name, location, status, content_hash)
+        SELECT id, 'Hut ' || id,
+               ST_Project(ST_SetSRID(ST_MakePoint(15.6, 78.2), 4326)::geography,
+                          metres, radians(bearing))::geometry,
+               'ready_for_service', id
+        FROM (VALUES (101, 990, 90), (102, 1010, 90), (103, 995, 0), (104, 1005, 180))
+             AS v(id, metres, bearing)"""))
+    assert search(client, keys, "lon=15.6&lat=78.2&radius=1000") == [101, 103]
+
+
 @pytest.mark.usefixtures("town")
 def test_every_search_form(client, keys):
     everything = list(range(1, 11))

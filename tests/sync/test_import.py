@@ -36,6 +36,21 @@ def address(engine, feature_id):
                             {"f": feature_id}).one()._mapping
 
 
+def indexes(engine):
+    """(index names on addresses and circuits, index names still deferred)."""
+    with engine.connect() as conn:
+        present = set(conn.execute(text(
+            "SELECT indexname FROM pg_indexes WHERE tablename IN ('addresses', 'circuits')"
+        )).scalars())
+        deferred = set(conn.execute(text("SELECT index_name FROM deferred_indexes")).scalars())
+    return present, deferred
+
+
+ALL_INDEXES = {"pk_addresses", "idx_addresses_location", "ix_addresses_street_prefix",
+               "ix_addresses_name_prefix", "ix_addresses_postcode", "ix_addresses_ont_serial",
+               "pk_circuits", "ix_circuits_address_feature_id"}
+
+
 def quarantine(engine):
     with engine.connect() as conn:
         return dict(conn.execute(text(
@@ -44,8 +59,11 @@ def quarantine(engine):
 
 
 def test_import_into_an_empty_database(sim, database_url, engine):
+    assert indexes(engine) == (ALL_INDEXES, set())
     result = run_sync(database_url, sim[1])
     assert result.state == "succeeded"
+    # dropped for the load, every one built again
+    assert indexes(engine) == (ALL_INDEXES, set())
     assert (result.counts.inserted, result.counts.updated, result.counts.retired) == (120, 0, 0)
     first = address(engine, 1)
     feature = sim[0].addresses.get(1)
@@ -265,10 +283,13 @@ def test_iqgeo_down_mid_run_then_next_run_completes(sim, database_url, engine):
     failed = run_sync(database_url, sim[1].model_copy(update={"batch_size": 40}))
     assert failed.state == "failed"
     assert 0 < failed.counts.inserted < 120
+    present, deferred = indexes(engine)
+    assert "idx_addresses_location" in deferred and "idx_addresses_location" not in present
     sim[0].faults.clear()
     done = run_sync(database_url, sim[1])
     assert done.counts.inserted == 120 - failed.counts.inserted
     assert len(snapshot(engine)[0]) == 120
+    assert indexes(engine) == (ALL_INDEXES, set())
 
 
 def test_an_empty_layer_retires_nothing(sim, database_url, engine):

@@ -68,7 +68,7 @@ class Importer:
         self.conn.execute("SET synchronous_commit = off")
         staging.create_staging(self.conn)
         merge.restore_indexes(self.conn)  # left deferred by a run that died
-        merge.defer_indexes_if_empty(self.conn, "circuits")
+        self.circuits_first_load = merge.defer_indexes_if_empty(self.conn, "circuits")
         self.bulk_load = merge.defer_indexes_if_empty(self.conn, "addresses")
         self.conn.commit()
         addresses = Layer("address", self.settings.address_type, "addresses",
@@ -141,12 +141,12 @@ class Importer:
             layer.copy(self.conn, rows)
             if layer.kind == "address":
                 inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force,
-                                                          first_circuits_listed=self.bulk_load)
+                                                          first_load=self.bulk_load)
                 counts.inserted += inserted
                 counts.updated += updated
                 counts.unchanged += len(rows) - inserted - updated
             else:
-                merge.merge_circuits(self.conn, self.force)
+                merge.merge_circuits(self.conn, self.force, insert_first=self.circuits_first_load)
         if layer.kind == "address":
             counts.unchanged += batch.read_unchanged
         staging.copy_seen(self.conn, layer.seen_table, _joined(batch.seen_ids),

@@ -6,9 +6,10 @@ changed address gets its Circuit property in the same statement that writes it.
 """
 
 from dataclasses import dataclass
-from typing import LiteralString, cast
+from typing import Any, LiteralString, cast
 
 from psycopg import Connection, sql
+from psycopg.errors import UniqueViolation
 
 Conn = Connection[tuple[object, ...]]
 
@@ -30,6 +31,15 @@ WHERE %(table)s::text IS NULL OR table_name = %(table)s::text
 RETURNING definition
 """
 
+# Written only when the content changed. A load into a table that was empty at the start
+# tries a plain INSERT first: half the work of an upsert (see `_merge`).
+UPSERT_CIRCUITS = """ON CONFLICT (feature_id) DO UPDATE SET
+        name = EXCLUDED.name, address_ref = EXCLUDED.address_ref,
+        address_feature_id = EXCLUDED.address_feature_id, properties = EXCLUDED.properties,
+        content_hash = EXCLUDED.content_hash, last_seen_at = now(), updated_at = now(),
+        retired = false, retired_at = NULL
+    WHERE %(force)s OR c.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR c.retired"""
+
 MERGE_CIRCUITS = """
 WITH before AS (
     SELECT c.feature_id, CASE WHEN c.retired THEN NULL ELSE c.address_feature_id END AS address
@@ -39,12 +49,7 @@ WITH before AS (
         content_hash)
     SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
     FROM stage_circuits
-    ON CONFLICT (feature_id) DO UPDATE SET
-        name = EXCLUDED.name, address_ref = EXCLUDED.address_ref,
-        address_feature_id = EXCLUDED.address_feature_id, properties = EXCLUDED.properties,
-        content_hash = EXCLUDED.content_hash, last_seen_at = now(), updated_at = now(),
-        retired = false, retired_at = NULL
-    WHERE %(force)s OR c.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR c.retired
+    {on_conflict}
     RETURNING c.feature_id, c.address_feature_id
 ), changes AS (
     INSERT INTO circuit_changes (feature_id, old_address, new_address)
@@ -75,6 +80,15 @@ ORDER BY address_feature_id, feature_id;
 ANALYZE first_circuits;
 """
 
+UPSERT_ADDRESSES = """ON CONFLICT (feature_id) DO UPDATE SET
+        name = EXCLUDED.name, street_number = EXCLUDED.street_number,
+        street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
+        building = EXCLUDED.building, location = EXCLUDED.location,
+        gis_attributes = EXCLUDED.gis_attributes, content_hash = EXCLUDED.content_hash,
+        circuit_id = EXCLUDED.circuit_id, circuit_name = EXCLUDED.circuit_name,
+        last_seen_at = now(), updated_at = now(), retired = false, retired_at = NULL
+    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired"""
+
 MERGE_ADDRESSES = """
 WITH merged AS (
     INSERT INTO addresses AS a (feature_id, name, street_number, street_name, city, postcode,
@@ -84,14 +98,7 @@ WITH merged AS (
            s.content_hash, first_circuit.feature_id, first_circuit.name
     FROM stage_addresses s
     {first_circuit}
-    ON CONFLICT (feature_id) DO UPDATE SET
-        name = EXCLUDED.name, street_number = EXCLUDED.street_number,
-        street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
-        building = EXCLUDED.building, location = EXCLUDED.location,
-        gis_attributes = EXCLUDED.gis_attributes, content_hash = EXCLUDED.content_hash,
-        circuit_id = EXCLUDED.circuit_id, circuit_name = EXCLUDED.circuit_name,
-        last_seen_at = now(), updated_at = now(), retired = false, retired_at = NULL
-    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired
+    {on_conflict}
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
@@ -184,9 +191,30 @@ def _count(conn: Conn, query: str, params: dict[str, object] | None = None) -> i
     return int(row[0]) if row else 0  # type: ignore[call-overload]
 
 
-def merge_circuits(conn: Conn, force: bool = False) -> int:
+def _merge(conn: Conn, template: str, upsert: str, params: dict[str, object],
+           insert_first: bool, **parts: str) -> tuple[Any, ...]:
+    """Run a merge statement; with `insert_first`, as a plain INSERT when no row exists yet.
+
+    Into a table that was empty when the run began, nearly every row is new; a feature id
+    listed twice across pages (IQGeo's paging allows it) makes the INSERT fail, and the
+    batch is then merged as an upsert."""
+    if insert_first:
+        try:
+            with conn.transaction():
+                row = conn.execute(template.format(on_conflict="", **parts), params).fetchone()
+            assert row is not None
+            return row
+        except UniqueViolation:
+            pass
+    row = conn.execute(template.format(on_conflict=upsert, **parts), params).fetchone()
+    assert row is not None
+    return row
+
+
+def merge_circuits(conn: Conn, force: bool = False, insert_first: bool = False) -> int:
     """Circuits written from stage_circuits; each is noted in circuit_changes."""
-    return _count(conn, MERGE_CIRCUITS, {"force": force})
+    row = _merge(conn, MERGE_CIRCUITS, UPSERT_CIRCUITS, {"force": force}, insert_first)
+    return int(row[0])
 
 
 def list_first_circuits(conn: Conn) -> None:
@@ -196,14 +224,16 @@ def list_first_circuits(conn: Conn) -> None:
 
 
 def merge_addresses(conn: Conn, actor: str, force: bool = False,
-                    first_circuits_listed: bool = False) -> tuple[int, int]:
-    """(inserted, updated) from stage_addresses; `force` rewrites unchanged rows too."""
-    conn.execute(RECORD_UNRETIRED, {"actor": actor})
-    join = FIRST_CIRCUIT_JOIN if first_circuits_listed else FIRST_CIRCUIT_LOOKUP
-    query = MERGE_ADDRESSES.replace("{first_circuit}", join)
-    row = conn.execute(query, {"force": force}).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])  # type: ignore[call-overload]
+                    first_load: bool = False) -> tuple[int, int]:
+    """(inserted, updated) from stage_addresses; `force` rewrites unchanged rows too.
+
+    `first_load`: the table was empty when the run began, and `list_first_circuits` ran."""
+    if not first_load:  # no address can have been retired yet in a first load
+        conn.execute(RECORD_UNRETIRED, {"actor": actor})
+    join = FIRST_CIRCUIT_JOIN if first_load else FIRST_CIRCUIT_LOOKUP
+    row = _merge(conn, MERGE_ADDRESSES, UPSERT_ADDRESSES, {"force": force}, first_load,
+                 first_circuit=join)
+    return int(row[0]), int(row[1])
 
 
 def retire_missing(conn: Conn, actor: str) -> int:

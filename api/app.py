@@ -9,6 +9,7 @@ from sqlalchemy.orm import sessionmaker
 
 from api.limits import BodySizeLimit
 from api.metrics import Metrics, MetricsMiddleware
+from api.notified_cache import PrincipalCache, TileCache
 from api.problems import install_problem_handlers
 from api.ratelimit import RateLimiter
 from api.routers import (
@@ -29,7 +30,6 @@ from api.routers import (
     work_orders,
 )
 from api.settings import ApiSettings
-from api.tile_cache import TileCache
 from gis.database import make_engine
 from sync.iqgeo import IQGeoSettings
 from workorders.photos import LocalEvidenceStore, S3EvidenceStore
@@ -37,11 +37,11 @@ from workorders.photos import LocalEvidenceStore, S3EvidenceStore
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    cache = app.state.tile_cache
-    if cache:
+    caches = [c for c in (app.state.tile_cache, app.state.principal_cache) if c]
+    for cache in caches:
         cache.start()
     yield
-    if cache:
+    for cache in caches:
         cache.stop()
 
 
@@ -65,6 +65,9 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
                                          settings.rate_limit_burst)
     app.state.tile_cache = (TileCache(settings.database_url, settings.tile_cache_bytes)
                             if settings.tile_cache_bytes else None)
+    app.state.principal_cache = (
+        PrincipalCache(settings.database_url, settings.principal_cache_keys)
+        if settings.principal_cache_keys else None)
     app.state.evidence_store = (
         S3EvidenceStore(settings.evidence_s3_bucket, settings.evidence_s3_endpoint)
         if settings.evidence_s3_bucket else LocalEvidenceStore(settings.evidence_dir))

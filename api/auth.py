@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from gis.errors import InvalidInput
@@ -45,6 +45,15 @@ def create_api_key(session: Session, role: Role, name: str, isp_id: str | None =
     session.add(key)
     session.flush()
     return plain, key
+
+
+def revoke_api_key(session: Session, key: str) -> int:
+    """Revoke the live key with this id or key prefix; returns how many were revoked
+    (API processes forget it at once: migration 0011 notifies them)."""
+    match = ApiKey.id == int(key) if key.isdigit() else ApiKey.key_prefix == key[:12]
+    result = session.execute(update(ApiKey).where(match, ApiKey.revoked_at.is_(None))
+                             .values(revoked_at=func.now()))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def principal_for(session: Session, plain: str) -> Principal | None:

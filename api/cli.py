@@ -18,7 +18,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.auth import create_api_key
+from api.auth import create_api_key, revoke_api_key
 from api.routers.assurance import rules_from
 from api.settings import ApiSettings
 from gis.database import ensure_database, make_engine
@@ -87,6 +87,22 @@ def keys_create(
         raise typer.Exit(2) from None
     console.print(f"key {key.id} ({key.key_prefix}…) role={role.value}", highlight=False)
     print(plain)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key: Annotated[str, typer.Argument(help="the key's id, or its first characters as "
+                                            "printed by `keys create` (fsk_…)")],
+) -> None:
+    """Revoke an API key: refused from the next request on, in every API process."""
+    engine = make_engine(ApiSettings().database_url)
+    with Session(engine) as session:
+        revoked = revoke_api_key(session, key)
+        session.commit()
+    if revoked == 0:
+        console.print(f"[red]no live key matches {key!r}[/]")
+        raise typer.Exit(2)
+    console.print(f"revoked {revoked} key(s)")
 
 
 def _sync_with_progress(settings: ApiSettings, iqgeo: IQGeoSettings, full: bool,

@@ -7,7 +7,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, principal_for
+from api.auth import Principal, hash_key, principal_for
+from api.notified_cache import PrincipalCache
 from api.ratelimit import retry_after_header
 from gis.scoping import enter_isp_scope
 from gis.status import Role
@@ -41,7 +42,7 @@ def get_principal(request: Request, session: SessionDep,
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise HTTPException(401, "An API key is required: Authorization: Bearer <key>",
                             headers=UNAUTHORIZED_HEADERS)
-    principal = principal_for(session, credentials.credentials)
+    principal = _cached_principal(request, session, credentials.credentials)
     if principal is None:
         raise HTTPException(401, "The API key is not valid or has been revoked",
                             headers=UNAUTHORIZED_HEADERS)
@@ -51,6 +52,20 @@ def get_principal(request: Request, session: SessionDep,
                             headers=retry_after_header(wait))
     if principal.isp_id is not None:
         enter_isp_scope(session, principal.isp_id)
+    return principal
+
+
+def _cached_principal(request: Request, session: Session, plain: str) -> Principal | None:
+    cache: PrincipalCache | None = request.app.state.principal_cache
+    if cache is None:
+        return principal_for(session, plain)
+    hashed = hash_key(plain)
+    principal = cache.get(hashed)
+    if principal is None:
+        generation = cache.generation  # read before the lookup's snapshot
+        principal = principal_for(session, plain)
+        if principal is not None:
+            cache.put(hashed, generation, principal)
     return principal
 
 

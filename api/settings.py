@@ -58,6 +58,11 @@ class ApiSettings(DatabaseSettings):
     tile_cache_bytes: int = Field(
         64 * 1_048_576, validation_alias=AliasChoices("FIBERSYNC_TILE_CACHE_BYTES",
                                                       "tile_cache_bytes"))
+    # Callers (API keys found valid) kept in memory per process, dropped whenever any key
+    # changes (0: look the key up on every request).
+    principal_cache_keys: int = Field(
+        10_000, validation_alias=AliasChoices("FIBERSYNC_PRINCIPAL_CACHE_KEYS",
+                                              "principal_cache_keys"))
     # Assurance: how long a contract may wait for the network, and an activation for its
     # first invoice, before either is an exception.
     assurance_grace_days: int = Field(

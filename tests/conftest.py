@@ -177,9 +177,11 @@ def sim(make_sim: SimFactory) -> tuple[Simulator, IQGeoSettings]:
 # -- the API -----------------------------------------------------------------------------
 @pytest.fixture
 def api_settings(database_url: str, tmp_path: Path) -> ApiSettings:
-    # No tile cache: tests change data in transactions that never commit (and never notify).
+    # No tile or key cache: tests change data in transactions that never commit (and never
+    # notify).
     return ApiSettings(database_url=database_url, max_body_bytes=64 * 1024,
-                       evidence_dir=tmp_path / "evidence", tile_cache_bytes=0)
+                       evidence_dir=tmp_path / "evidence", tile_cache_bytes=0,
+                       principal_cache_keys=0)
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 
 from api.auth import Principal
 from api.deps import SessionDep, require_roles
-from api.tile_cache import CachedTile, TileCache
+from api.notified_cache import CachedTile, TileCache
 from gis import tiles
 from gis.status import Role
 

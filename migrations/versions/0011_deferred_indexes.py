@@ -1,5 +1,6 @@
 """import: secondary indexes dropped during a first load, kept until rebuilt; radius
-searches use the point's GiST index, so the second GiST index (on geography) goes
+searches use the point's GiST index, so the second GiST index (on geography) goes; a
+NOTIFY on every change to API keys, for the API's cache of callers
 
 Revision ID: 0011
 Revises: 0010
@@ -25,9 +26,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('index_name', name=op.f('pk_deferred_indexes')),
     )
     op.execute("DROP INDEX IF EXISTS ix_addresses_geography")
+    op.execute("""CREATE FUNCTION notify_keys_change() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN PERFORM pg_notify('fibersync_keys', ''); RETURN NULL; END $$""")
+    # A new key needs no notice: only keys found valid are cached.
+    op.execute("CREATE TRIGGER api_keys_change AFTER UPDATE OR DELETE OR TRUNCATE ON api_keys "
+               "FOR EACH STATEMENT EXECUTE FUNCTION notify_keys_change()")
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER api_keys_change ON api_keys")
+    op.execute("DROP FUNCTION notify_keys_change()")
     # Indexes still deferred are built again before their record goes.
     op.execute("DO $$ DECLARE d text; BEGIN "
                "FOR d IN SELECT definition FROM deferred_indexes LOOP EXECUTE d; END LOOP; END $$")

@@ -7,10 +7,14 @@ import sys
 import time
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
-from api.auth import hash_key
+from api.app import create_app
+from api.auth import create_api_key, hash_key
 from fixtures.iqgeo_sim import FaultRule
+from gis.status import Role
 from sync.importing import run_sync
 from tests.sync.test_import import ALL_INDEXES, indexes, snapshot
 
@@ -35,6 +39,38 @@ def test_keys_create_prints_the_key_alone_on_the_last_line(database_url, engine,
         row = conn.execute(text("SELECT role, isp_id FROM api_keys WHERE key_hash = :h"),
                            {"h": hash_key(key)}).one()
     assert tuple(row) == ("isp", "isp-9")
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_revoked_key_is_refused_at_once_by_a_caching_api(api_settings, engine, database_url,
+                                                           repo_root):
+    with Session(engine) as session:
+        plain, key = create_api_key(session, Role.planner, "to revoke")
+        key_id = key.id
+        session.commit()
+    headers = {"Authorization": f"Bearer {plain}"}
+    settings = api_settings.model_copy(update={"principal_cache_keys": 100})
+    with TestClient(create_app(settings, engine=engine)) as client:
+        cache = client.app.state.principal_cache
+        deadline = time.monotonic() + 5
+        while not cache.listening:  # the listener connects in the background
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert client.get("/addresses", headers=headers).status_code == 200
+        assert cache.get(hash_key(plain)).key_id == key_id  # served from memory from now on
+
+        done = subprocess.run([*FIBERSYNC, "keys", "revoke", plain[:12]], cwd=repo_root,
+                              env=env_for(database_url), capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "revoked 1" in done.stdout
+        deadline = time.monotonic() + 5
+        while client.get("/addresses", headers=headers).status_code != 401:
+            assert time.monotonic() < deadline, "the revoked key was still accepted"
+            time.sleep(0.02)
+    again = subprocess.run([*FIBERSYNC, "keys", "revoke", plain[:12]], cwd=repo_root,
+                           env=env_for(database_url), capture_output=True, text=True,
+                           timeout=60)
+    assert again.returncode == 2 and "no live key" in again.stdout
 
 
 def test_keys_create_refuses_an_unbound_isp_key(database_url, repo_root):

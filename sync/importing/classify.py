@@ -7,7 +7,6 @@ a reader thread or in a reader process.
 from dataclasses import dataclass, field
 
 import numpy as np
-import orjson
 
 from sync.importing.features import (
     AddressMapping,
@@ -19,6 +18,7 @@ from sync.importing.features import (
     feature_id_of,
 )
 from sync.importing.hash_index import HashIndex
+from sync.importing.wire import as_json
 
 Mapping = AddressMapping | CircuitMapping
 
@@ -46,7 +46,7 @@ def reject(feature: object, reason: str) -> Reject:
         fid: int | None = feature_id_of(feature)
     except Rejected:
         fid = None
-    return Reject(fid, reason, orjson.dumps(feature, default=str))
+    return Reject(fid, reason, as_json(feature))
 
 
 def _quick_id(feature: Feature) -> int:

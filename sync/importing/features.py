@@ -13,9 +13,10 @@ from typing import Any
 import orjson
 from xxhash import xxh3_64_intdigest
 
+from sync.importing.wire import WireFeature, WirePoint
 from sync.iqgeo.settings import IQGeoSettings
 
-Feature = dict[str, Any]
+Feature = Any  # a dict or a WireFeature: anything with `get`
 ADDRESS_COLUMNS = ("name", "street_number", "street_name", "city", "postcode", "building")
 WGS84_NAMES = {
     "EPSG:4326", "urn:ogc:def:crs:EPSG::4326", "urn:ogc:def:crs:OGC:1.3:CRS84",
@@ -59,7 +60,7 @@ def content_hash(values: Any) -> int:
 
 def feature_id_of(feature: Any) -> int:
     """The IQGeo id of a feature (top-level `id`, else `properties.id`), or Rejected."""
-    if not isinstance(feature, dict):
+    if not isinstance(feature, dict | WireFeature):
         raise Rejected("feature is not a JSON object")
     raw = feature.get("id")
     if raw is None:
@@ -74,13 +75,16 @@ def feature_id_of(feature: Any) -> int:
     return value
 
 
+_TEXT_TYPES = {str, type(None)}
+
+
 def _text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else str(value)
 
 
 def _crs_name(feature: Feature) -> str | None:
     for holder in (feature, feature.get("geometry") or {}):
-        crs = holder.get("crs") if isinstance(holder, dict) else None
+        crs = holder.get("crs") if isinstance(holder, dict | WireFeature) else None
         if crs:
             return str((crs.get("properties") or {}).get("name", crs)) \
                 if isinstance(crs, dict) else str(crs)
@@ -90,6 +94,19 @@ def _crs_name(feature: Feature) -> str | None:
 def point_of(feature: Feature) -> tuple[float, float]:
     """(lon, lat) of a WGS 84 point feature, or Rejected with what is wrong."""
     geometry = feature.get("geometry")
+    # The common case in a few checks: a bare {"type", "coordinates"} of two floats in range
+    # (NaN fails every comparison); anything else is examined in full below.
+    if type(geometry) is dict and len(geometry) == 2 and feature.get("crs") is None:
+        coords = geometry.get("coordinates")
+        if geometry.get("type") == "Point" and type(coords) is list and len(coords) == 2:
+            lon, lat = coords
+            if (type(lon) is float and type(lat) is float
+                    and -180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+                return lon, lat
+    return _checked_point(feature, geometry)
+
+
+def _checked_point(feature: Feature, geometry: Any) -> tuple[float, float]:
     if not geometry:
         raise Rejected("feature has no geometry")
     if not isinstance(geometry, dict) or geometry.get("type") != "Point":
@@ -133,6 +150,7 @@ class AddressMapping(_Mapping):
     """IQGeo address properties -> address columns and gis_attributes."""
 
     kind = "address"
+    wire = WirePoint
 
     def __init__(self, settings: IQGeoSettings) -> None:
         self.extras = list(settings.extra_fields)
@@ -146,7 +164,9 @@ class AddressMapping(_Mapping):
         fid = feature_id_of(feature)
         lon, lat = point_of(feature)
         values = self.values(feature)
-        texts = tuple(_text(v) for v in values[:len(ADDRESS_COLUMNS)])
+        texts = values[:len(ADDRESS_COLUMNS)]
+        if not set(map(type, texts)) <= _TEXT_TYPES:
+            texts = tuple(_text(v) for v in texts)
         props = feature.get("properties") or {}
         extras = {n: v for n, v in zip(self.extras, values[len(ADDRESS_COLUMNS):], strict=True)
                   if n in props}
@@ -165,6 +185,7 @@ class CircuitMapping(_Mapping):
     """IQGeo circuit properties -> circuit columns (its geometry is not imported)."""
 
     kind = "circuit"
+    wire = WireFeature
 
     def __init__(self, settings: IQGeoSettings) -> None:
         self.extras = list(settings.circuit_extra_fields)

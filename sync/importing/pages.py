@@ -13,15 +13,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sync.importing.classify import Mapping, PageResult, classify_page
 from sync.importing.features import AddressMapping, CircuitMapping
 from sync.importing.hash_index import HashIndex
+from sync.importing.wire import decode_page
 from sync.iqgeo import IQGeoClient, IQGeoSettings
 
 
 def _read(client: IQGeoClient, mapping: Mapping, index: HashIndex, feature_type: str,
           offset: int, page_size: int) -> PageResult:
-    page = client.list_page(feature_type, offset, page_size, include_total=offset == 0)
-    result = classify_page(page["features"], mapping, index)
-    if isinstance(page.get("unlimited_count"), int):
-        result.total = page["unlimited_count"]
+    content = client.list_page_content(feature_type, offset, page_size,
+                                       include_total=offset == 0)
+    features, total = decode_page(content, feature_type, mapping.wire)
+    result = classify_page(features, mapping, index)
+    result.total = total
     return result
 
 

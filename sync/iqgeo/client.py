@@ -152,12 +152,18 @@ class IQGeoClient:
     def _params(self, **extra: Any) -> dict[str, Any]:
         return {"application": self.settings.application, **extra}
 
-    def list_page(self, feature_type: str, offset: int, limit: int,
-                  include_total: bool = False) -> dict[str, Any]:
+    def list_page_content(self, feature_type: str, offset: int, limit: int,
+                          include_total: bool = False) -> bytes:
+        """One page of a layer as IQGeo sent it (JSON), for a reader that decodes it its
+        own way."""
         params = self._params(limit=limit, offset=offset)
         if include_total:
             params["include_total"] = "true"
-        page = _json(self.request("GET", f"/feature/{feature_type}", params=params))
+        return self.request("GET", f"/feature/{feature_type}", params=params).content
+
+    def list_page(self, feature_type: str, offset: int, limit: int,
+                  include_total: bool = False) -> dict[str, Any]:
+        page = loads(self.list_page_content(feature_type, offset, limit, include_total))
         if not isinstance(page, dict) or not isinstance(page.get("features"), list):
             raise IQGeoProtocolError(f"list of {feature_type} has no 'features' array")
         if isinstance(page.get("unlimited_count"), int):
@@ -209,8 +215,12 @@ class IQGeoClient:
 
 
 def _json(response: httpx.Response) -> Any:
+    return loads(response.content)
+
+
+def loads(content: bytes) -> Any:
     try:
-        return orjson.loads(response.content)
+        return orjson.loads(content)
     except orjson.JSONDecodeError as error:
         raise IQGeoProtocolError(f"reply is not JSON: {error}") from None
 

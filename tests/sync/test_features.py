@@ -35,3 +35,40 @@ def test_fingerprint_covers_imported_fields_only():
     ("", None), (None, None), ("address/abc", None), ("0", None)])
 def test_circuit_address_references(raw, expected):
     assert parse_address_ref(raw) == expected
+
+
+def test_a_page_decodes_to_what_the_import_reads_with_the_same_fingerprint():
+    import orjson
+
+    from sync.importing.wire import WireFeature, decode_page
+
+    page = {"features": [{**feature(), "myw": {"title": "x"}, "bbox": [0.1, 52, 0.1, 52]}],
+            "unlimited_count": 7}
+    features, total = decode_page(orjson.dumps(page), "address")
+    assert total == 7 and isinstance(features[0], WireFeature)
+    assert features[0].get("myw") is None and features[0].get("properties")["name"]
+    mapping = AddressMapping(IQGeoSettings())
+    # hashes stored by earlier versions (from dicts) stay valid
+    assert mapping.fingerprint(features[0]) == mapping.fingerprint(feature())
+
+
+def test_a_page_with_members_that_are_not_objects_still_decodes():
+    import orjson
+
+    from sync.importing.classify import classify_page
+    from sync.importing.hash_index import HashIndex
+    from sync.importing.wire import decode_page
+    from sync.iqgeo import IQGeoProtocolError
+
+    content = orjson.dumps({"features": [feature(), 5, None, {**feature(), "id": 2}]})
+    features, total = decode_page(content, "address")
+    assert total is None and features[1:3] == [5, None]
+    result = classify_page(features, AddressMapping(IQGeoSettings()), HashIndex.empty())
+    assert sorted(r.feature_id for r in result.rows) == [1, 2]
+    assert [(r.feature_id, r.payload) for r in result.rejects] == [(None, b"5"),
+                                                                   (None, b"null")]
+    assert all("unreadable" in r.reason for r in result.rejects)
+    with pytest.raises(IQGeoProtocolError, match="no 'features' array"):
+        decode_page(b'{"features": 3}', "address")
+    with pytest.raises(IQGeoProtocolError, match="not JSON"):
+        decode_page(b"<html>", "address")

@@ -21,8 +21,20 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+    "http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+    "http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+    "http://www.opengis.net/spec/cql2/1.0/conf/case-insensitive-comparison",
+    "http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
+    "http://www.opengis.net/spec/cql2/1.0/conf/spatial-functions",
 ]
-RESERVED = {"limit", "bbox", "datetime", "after", "f", "bbox-crs", "crs"}
+RESERVED = {"limit", "bbox", "datetime", "after", "f", "bbox-crs", "crs", "filter",
+            "filter-lang", "filter-crs"}
 
 
 def _base(request: Request) -> str:
@@ -93,13 +105,33 @@ def _interval(raw: str | None) -> tuple[datetime | None, datetime | None]:
     return (parts[0], parts[0]) if len(parts) == 1 else (parts[0], parts[-1])
 
 
+@router.get("/collections/{collection_id}/queryables")
+def queryables(collection_id: str, request: Request, _: Reader) -> JSONResponse:
+    """What a `filter` may name (JSON Schema, OGC API Features Part 3)."""
+    chosen = _collection(collection_id)
+    href = f"{_base(request)}/collections/{collection_id}/queryables"
+    properties: dict[str, Any] = {name: {} for name in chosen.properties}
+    if chosen.geometry:
+        properties["geometry"] = {"format": "geometry-any"}
+    return JSONResponse({"$schema": "https://json-schema.org/draft/2019-09/schema",
+                         "$id": href, "type": "object", "title": chosen.title,
+                         "properties": properties, "additionalProperties": False},
+                        media_type="application/schema+json")
+
+
 @router.get("/collections/{collection_id}/items")
 def collection_items(collection_id: str, request: Request, session: SessionDep, _: Reader,
                      limit: Annotated[int, Query(ge=1, le=10_000)] = 10,
                      bbox: str | None = None, datetime: str | None = None,
-                     after: int | None = None) -> JSONResponse:
-    """Features with `bbox`, `datetime` (last update) and equality filters on the
-    collection's properties (e.g. `?status=connected`), paged by a `next` link."""
+                     after: int | None = None,
+                     cql2: Annotated[str | None, Query(
+                         alias="filter",
+                         description="a CQL2 expression (OGC API Features Part 3)")] = None,
+                     filter_lang: Annotated[str, Query(alias="filter-lang")] = "cql2-text",
+                     ) -> JSONResponse:
+    """Features with `bbox`, `datetime` (last update), equality filters on the
+    collection's properties (e.g. `?status=connected`) and a CQL2 `filter` (text or JSON,
+    `filter-lang`), paged by a `next` link."""
     chosen = _collection(collection_id)
     equals = {k: v for k, v in request.query_params.items() if k not in RESERVED}
     unknown = set(equals) - set(chosen.queryables)
@@ -107,8 +139,9 @@ def collection_items(collection_id: str, request: Request, session: SessionDep, 
         raise InvalidInput(f"cannot filter {collection_id} on {', '.join(sorted(unknown))}; "
                            f"queryable: {', '.join(chosen.queryables)}")
     start, end = _interval(datetime)
-    features = items(session, chosen, ItemQuery(limit, after, parse_bbox(bbox) if bbox
-                                                else None, start, end, equals))
+    features = items(session, chosen, ItemQuery(
+        limit, after, parse_bbox(bbox) if bbox else None, start, end, equals,
+        cql2=(cql2, filter_lang) if cql2 else None))
     links = [{"rel": "self", "href": str(request.url), "type": GEOJSON},
              *next_links(request, len(features), limit,
                          features[-1]["id"] if features else None)]

@@ -61,6 +61,68 @@ def test_items_with_bbox_filters_and_paging(client, keys):
     assert item["properties"]["name"] == "North" and item["geometry"]["type"] == "MultiPolygon"
 
 
+def filtered(client, keys, expression, lang="cql2-text", collection="addresses"):
+    reply = client.get(f"/ogc/collections/{collection}/items",
+                       params={"filter": expression, "filter-lang": lang, "limit": 100},
+                       headers=keys["isp"])
+    assert reply.status_code == 200, reply.text
+    return [f["id"] for f in reply.json()["features"]]
+
+
+@pytest.mark.usefixtures("data")
+def test_cql2_filters_in_text_and_json(client, keys):
+    assert filtered(client, keys, "status = 'connected' AND feature_id > 1") == [2, 3]
+    assert filtered(client, keys, "name LIKE 'House 1%'") == [2, *range(11, 21)]
+    assert filtered(client, keys, "CASEI(name) LIKE casei('HOUSE 2_')") == list(range(21, 26))
+    assert filtered(client, keys, "feature_id BETWEEN 4 AND 6 OR feature_id IN (9, 7)") == [
+        4, 5, 6, 7, 9]
+    assert filtered(client, keys, "NOT (status <> 'connected')") == [1, 2, 3]
+    assert filtered(client, keys, "circuit_id IS NULL AND feature_id < 3") == [1, 2]
+    west, east = LON0 - STEP / 2, LON0 + 1.5 * STEP
+    south, north = LAT0 - STEP / 2, LAT0 + STEP / 2
+    assert filtered(client, keys, f"S_INTERSECTS(geometry, BBOX({west}, {south}, {east}, "
+                                  f"{north}))") == [1, 2]
+    assert filtered(client, keys, f"S_WITHIN(geometry, POLYGON(({west} {south}, {east} "
+                                  f"{south}, {east} {north}, {west} {north}, {west} "
+                                  f"{south})))") == [1, 2]
+    as_json = ('{"op": "and", "args": [{"op": "=", "args": [{"property": "status"}, '
+               '"connected"]}, {"op": "<", "args": [{"property": "feature_id"}, 3]}]}')
+    assert filtered(client, keys, as_json, lang="cql2-json") == [1, 2]
+    assert filtered(client, keys, "name = 'North'", collection="areas") != []
+    # a literal is bound, never spliced into the SQL
+    assert filtered(client, keys, "name = 'x; DELETE FROM addresses'") == []
+    assert filtered(client, keys, '{"op": "=", "args": [{"property": "name"}, '
+                                  '"x\' OR \'a\' = \'a"]}', lang="cql2-json") == []
+    assert filtered(client, keys, "feature_id < 3") == [1, 2]
+
+
+@pytest.mark.usefixtures("data")
+def test_bad_cql2_filters_are_clear_problems(client, keys):
+    def problem(expression, lang="cql2-text"):
+        reply = client.get("/ogc/collections/addresses/items",
+                           params={"filter": expression, "filter-lang": lang},
+                           headers=keys["isp"])
+        assert_problem(reply, 422)
+        return reply.json()["detail"]
+
+    assert "unknown property 'colour'" in problem("colour = 'red'")
+    assert "queryable" in problem("colour = 'red'")
+    assert "not valid cql2-text" in problem("status = = 'x'")
+    assert "not valid cql2-json" in problem("{", lang="cql2-json")
+    assert "filter-lang 'ecql' is not supported" in problem("status = 'x'", lang="ecql")
+    assert "cannot be applied" in problem("status > 5")
+    assert "not supported" in problem("feature_id + 1 = 2")
+
+
+def test_queryables_name_every_property_and_the_geometry(client, keys):
+    reply = client.get("/ogc/collections/addresses/queryables", headers=keys["isp"])
+    assert reply.headers["content-type"] == "application/schema+json"
+    names = set(reply.json()["properties"])
+    assert {"status", "postcode", "name", "geometry", "updated_at"} <= names
+    conformance = client.get("/ogc/conformance", headers=keys["isp"]).json()["conformsTo"]
+    assert "http://www.opengis.net/spec/cql2/1.0/conf/cql2-text" in conformance
+
+
 @pytest.mark.usefixtures("committed")
 @pytest.mark.skipif(shutil.which("ogrinfo") is None, reason="Debian's gdal-bin is needed")
 def test_gdal_reads_the_service(live_server, engine):

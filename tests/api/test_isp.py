@@ -1,9 +1,14 @@
 """Open access over HTTP: every search form, bad input, paging, and ISP isolation."""
 
-import pytest
-from sqlalchemy import text
+import time
 
-from api.auth import create_api_key
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.auth import create_api_key, hash_key
 from gis.scoping import enter_isp_scope, leave_isp_scope
 from gis.status import Role
 from tests.api.test_api import assert_problem
@@ -152,6 +157,36 @@ def test_isps_see_lines_everywhere_but_only_their_own_services(client, keys, isp
         assert "THEIRS" not in str(found) and "isp-2" not in str(found)
     assert_problem(client.get("/addresses/10", headers=keys["isp"]), 403)
     assert_problem(client.get("/addresses/10/service-events", headers=keys["isp"]), 403)
+
+
+@pytest.mark.usefixtures("committed")
+def test_a_real_request_is_scoped_from_its_first_statement(api_settings, engine):
+    """No test session here: each request opens its own session and is scoped, whether its
+    key was looked up or came from the key cache."""
+    with Session(engine) as session:
+        add_addresses(session, 2, status="ready_for_service")
+        session.execute(text("""
+            INSERT INTO services (address_feature_id, isp_id, status, subscriber,
+                                  status_since, last_event_time)
+            VALUES (1, 'isp-1', 'active', 'A', now(), now()),
+                   (2, 'isp-2', 'active', 'B', now(), now())"""))
+        one, _ = create_api_key(session, Role.isp, "one", "isp-1", None)
+        two, _ = create_api_key(session, Role.isp, "two", "isp-2", None)
+        session.commit()
+    settings = api_settings.model_copy(update={"principal_cache_keys": 10})
+    with TestClient(create_app(settings, engine=engine)) as client:
+        cache = client.app.state.principal_cache
+        deadline = time.monotonic() + 5
+        while not cache.listening:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        for attempt in ("looked up", "cached"):
+            for key, own in ((one, ["active", None]), (two, [None, "active"])):
+                reply = client.get("/isp/serviceable-addresses?ids=1,2",
+                                   headers={"Authorization": f"Bearer {key}"})
+                assert [f["properties"]["your_service"]
+                        for f in reply.json()["features"]] == own, attempt
+        assert cache.get(hash_key(one)) is not None
 
 
 @pytest.mark.usefixtures("town")

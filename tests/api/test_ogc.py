@@ -1,5 +1,6 @@
 """OGC API Features: the standard's resources, filters and paging, and GDAL reading it."""
 
+import json
 import shutil
 import subprocess
 
@@ -142,3 +143,32 @@ def test_gdal_reads_the_service(live_server, engine):
          "--config", "GDAL_HTTP_HEADERS", f"Authorization: Bearer {plain}"],
         capture_output=True, text=True, timeout=120)
     assert "House 6" in features.stdout, features.stdout + features.stderr
+
+
+def _qgis_python() -> str | None:
+    """Debian's python3 when it has QGIS's bindings (python3-qgis), else None."""
+    python = shutil.which("python3", path="/usr/bin")
+    if python is None:
+        return None
+    found = subprocess.run([python, "-c", "import qgis.core"], capture_output=True)
+    return python if found.returncode == 0 else None
+
+
+@pytest.mark.usefixtures("committed")
+@pytest.mark.skipif(_qgis_python() is None, reason="Debian's python3-qgis is needed")
+def test_qgis_reads_the_service(live_server, engine, repo_root):
+    with Session(engine) as session:
+        add_addresses(session, 25)
+        session.execute(text("UPDATE addresses SET status = 'connected' "
+                             "WHERE feature_id <= 4"))
+        plain, _ = create_api_key(session, Role.isp, "qgis", "isp-1", None)
+        session.commit()
+    done = subprocess.run([str(_qgis_python()), str(repo_root / "tests/api/qgis_read.py"),
+                           live_server, plain], capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["valid"] and seen["crs"] == "EPSG:4326"
+    assert {"feature_id", "name", "status", "postcode"} <= set(seen["fields"])
+    assert (seen["count"], seen["connected"]) == (25, 4)
+    assert seen["first"]["name"] == "House 0"
+    assert seen["first"]["wkt"] == f"Point ({LON0} {LAT0})"

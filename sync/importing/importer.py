@@ -69,7 +69,7 @@ class Importer:
         staging.create_staging(self.conn)
         merge.restore_indexes(self.conn)  # left deferred by a run that died
         self.circuits_first_load = merge.defer_indexes_if_empty(self.conn, "circuits")
-        self.bulk_load = merge.defer_indexes_if_empty(self.conn, "addresses")
+        self.addresses_first_load = merge.defer_indexes_if_empty(self.conn, "addresses")
         self.conn.commit()
         addresses = Layer("address", self.settings.address_type, "addresses",
                           "seen_addresses", staging.copy_addresses)
@@ -79,7 +79,7 @@ class Importer:
         # The address merge looks circuits up by address, by index and with fresh statistics.
         merge.restore_indexes(self.conn, "circuits")
         self.conn.execute("ANALYZE circuits")
-        if self.bulk_load:
+        if self.addresses_first_load:
             merge.list_first_circuits(self.conn)
         self.conn.commit()
         self._scan(addresses, "addresses")
@@ -141,7 +141,7 @@ class Importer:
             layer.copy(self.conn, rows)
             if layer.kind == "address":
                 inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force,
-                                                          first_load=self.bulk_load)
+                                                          first_load=self.addresses_first_load)
                 counts.inserted += inserted
                 counts.updated += updated
                 counts.unchanged += len(rows) - inserted - updated
@@ -179,13 +179,13 @@ class Importer:
                                     for fid in duplicates])
         self._refuse_empty_scan()
         counts.retired = merge.retire_missing(self.conn, self.actor)
-        links = merge.update_links(self.conn, addresses_all_new=self.bulk_load)
+        links = merge.update_links(self.conn, addresses_all_new=self.addresses_first_load)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)
         counts.circuits_orphaned = len(orphans)
         self._quarantine("circuit", [Reject(fid, f"circuit points at unknown address {ref!r}",
                                             b"null") for fid, ref in orphans])
-        if self.bulk_load:
+        if self.addresses_first_load:
             self.progress.phase = "indexing"
             self.report(self.progress)
         merge.restore_indexes(self.conn)

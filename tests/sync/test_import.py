@@ -1,6 +1,8 @@
 """The import against the simulator and a real PostGIS: inserts, no-op re-runs, changes,
 retirements, quarantine, circuit links and every fault type."""
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -316,3 +318,26 @@ def test_one_run_at_a_time(sim, database_url, engine):
         assert conn.execute(text("SELECT state FROM sync_runs WHERE id = :i"),
                             {"i": run_id}).scalar() == "interrupted"
 
+
+
+def test_an_id_listed_twice_across_pages_is_written_once_and_quarantined(
+        make_sim, database_url, engine, tmp_path):
+    """IQGeo's paging can list a feature twice; in a first load the second copy makes the
+    batch's plain INSERT fail, and that batch is merged as an upsert instead."""
+    features = [{"type": "Feature", "id": i, "geometry": {"type": "Point",
+                                                          "coordinates": [0.1 + i / 1000, 52.0]},
+                 "properties": {"name": f"{i} Mill Road"}} for i in range(1, 30)]
+    features.append({**features[6], "properties": {"name": "7 Mill Road, again"}})
+    data = tmp_path / "town.geojson"
+    data.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    settings = make_sim(data=data, page_size=10)[1].model_copy(update={"batch_size": 10})
+    result = run_sync(database_url, settings)
+    assert result.state == "succeeded"
+    assert result.counts.inserted == 29
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM addresses")).scalar() == 29
+    assert "more than once" in quarantine(engine)["7"]
+    assert indexes(engine) == (ALL_INDEXES, set())
+    again = run_sync(database_url, settings)  # not a first load: the same outcome
+    assert again.state == "succeeded" and again.counts.inserted == 0
+    assert "more than once" in quarantine(engine)["7"]

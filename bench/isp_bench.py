@@ -81,8 +81,9 @@ def wrk(url: str, seconds: int, key: str | None = None) -> tuple[float, str, str
         command[1:1] = ["-H", f"Authorization: Bearer {key}"]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out).group(1)  # type: ignore[union-attr]
+    # the latency distribution lines; a stdev column can also end in "99%"
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)  # type: ignore[union-attr]
     if re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         raise RuntimeError(f"errors from {url}:\n{out}")
     return rate, p50, p99

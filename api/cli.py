@@ -164,7 +164,7 @@ def iqgeo_sim(
     shuffle: Annotated[bool, typer.Option(help="list rows in a scrambled order")] = False,
     prerender: Annotated[bool, typer.Option(
         help="serialise every address and circuit before serving (for benchmarks: pages are "
-             "then sent, not built; about 1.3 GB per million addresses)")] = False,
+             "then sent, not built; about 1.6 GB and 12 s per million addresses)")] = False,
 ) -> None:
     """Serve the IQGeo simulator (see shared/iqgeo-api.md)."""
     from fixtures.iqgeo_sim import build_simulator

@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 SERVICEABLE = ("ready_for_service", "connected")
-# Degrees of latitude are at least 110,574 m long, of longitude 111,320 m x cos(latitude);
-# 1% of margin, and the whole globe's width near the poles (a circle is cut at the antimeridian).
+# Degrees of latitude are at least 110,574 m long, of longitude 111,320 m x cos(latitude):
+# a box with 1% of margin holds the circle (the globe's width near the poles; a circle is
+# cut at the antimeridian).
 _RADIUS_BOX = (
     "ST_Expand(ST_SetSRID(ST_MakePoint(:lon, :lat), 4326),"
     " least(360, :radius * 1.01 / (111320 * greatest(cos(radians(:lat)), 1e-6))),"

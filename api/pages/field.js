@@ -32,10 +32,9 @@ async function api(path, options = {}, attempt = 0) {
   }
 }
 
-function flash(text, kind = "ok") {
-  let box = document.getElementById("flash");
-  if (!box) { box = document.createElement("div"); box.id = "flash"; app.prepend(box); }
-  box.className = kind;
+function flash(text = "", kind = "ok") {
+  const box = document.getElementById("flash");
+  box.className = text ? kind : "";
   box.textContent = text;
 }
 
@@ -43,6 +42,7 @@ function signIn() {
   app.innerHTML = `<div class="card"><h2>Sign in</h2>
     <label for="key">Your FiberSync key</label><input id="key" autocomplete="off">
     <button id="go">Sign in</button></div>`;
+  flash();  // a new screen: last screen's message goes
   document.getElementById("go").onclick = () => {
     key = document.getElementById("key").value.trim();
     store.setItem("fibersync.key", key);
@@ -70,6 +70,7 @@ async function showList() {
       <div class="muted">${esc(o.address.postcode)} · ${esc(when(o))} ·
       ${esc(o.template_name)}</div><button class="secondary open">Open</button></div>`)
       .join("") + `<button class="secondary" id="signout">Sign out</button>`;
+  flash();
   app.querySelectorAll("[data-order] .open").forEach(button => {
     button.onclick = () => showOrder(button.closest("[data-order]").dataset.order);
   });
@@ -169,6 +170,7 @@ async function showOrder(orderId) {
     <h2>${esc(a.name)}</h2><div class="muted">${esc(a.postcode)} ${esc(a.city)} ·
     ${esc(when(order))}</div><a href="${map}" target="_blank" rel="noopener">Open map</a>
     </div>` + order.tasks.map(task => taskCard(order, task)).join("");
+  flash();
   document.getElementById("back").onclick = showList;
   app.querySelectorAll("[data-task]").forEach(card => wireTask(order, card));
 }

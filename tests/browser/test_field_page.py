@@ -68,7 +68,9 @@ def test_a_technician_completes_a_work_order_from_a_phone(live_server, job, engi
         page.locator("[data-task='1'] input[type=file]").set_input_files(str(photo(tmp_path)))
         page.locator("[data-task='1'] form[data-kind=photo] button").click()
         expect(page.locator("[data-task='1'] ul.evidence li")).to_have_count(2)
+        expect(page.locator("#flash")).to_have_text("Saved")
         page.locator("[data-task='1'] button.done").click()
+        expect(page.locator("#flash")).to_have_text("Task done")  # else: the server's reason
         expect(page.locator("[data-task='1'] .status")).to_have_text("done")
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "field-order.png"), full_page=True)

@@ -1,5 +1,6 @@
 """The FastAPI application, built from settings (never at import time)."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +32,7 @@ from api.routers import (
 )
 from api.settings import ApiSettings
 from gis.database import make_engine
+from gis.reads import PooledReads
 from sync.iqgeo import IQGeoSettings
 from workorders.photos import LocalEvidenceStore, S3EvidenceStore
 
@@ -40,7 +42,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     caches = [c for c in (app.state.tile_cache, app.state.principal_cache) if c]
     for cache in caches:
         cache.start()
+    await app.state.reads.open()
+    # Everything built so far lives as long as the process: keep it out of the cycle
+    # collector's full passes, which otherwise stall every request in flight.
+    gc.freeze()
     yield
+    await app.state.reads.close()
     for cache in caches:
         cache.stop()
 
@@ -65,6 +72,7 @@ def create_app(settings: ApiSettings, iqgeo_settings: IQGeoSettings | None = Non
                                          settings.rate_limit_burst)
     app.state.tile_cache = (TileCache(settings.database_url, settings.tile_cache_bytes)
                             if settings.tile_cache_bytes else None)
+    app.state.reads = PooledReads(settings.database_url, settings.pool_size)
     app.state.principal_cache = (
         PrincipalCache(settings.database_url, settings.principal_cache_keys)
         if settings.principal_cache_keys else None)

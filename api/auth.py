@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -54,6 +55,16 @@ def revoke_api_key(session: Session, key: str) -> int:
     result = session.execute(update(ApiKey).where(match, ApiKey.revoked_at.is_(None))
                              .values(revoked_at=func.now()))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# The same lookup for a route that reads through gis.reads (psycopg, no session).
+KEY_LOOKUP = ("SELECT id, name, role, isp_id, crew_id FROM api_keys"
+              " WHERE key_hash = %(key_hash)s AND revoked_at IS NULL")
+
+
+def principal_from_row(row: tuple[Any, ...]) -> Principal:
+    key_id, name, role, isp_id, crew_id = row
+    return Principal(key_id, name, Role(role), isp_id, crew_id)
 
 
 def principal_for(session: Session, plain: str) -> Principal | None:

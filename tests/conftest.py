@@ -23,11 +23,11 @@ from starlette.types import Receive, Scope, Send
 
 from api.app import create_app
 from api.auth import create_api_key
-from api.deps import get_session
+from api.deps import get_reads, get_session
 from api.settings import ApiSettings
 from fixtures.iqgeo_sim import Simulator, build_simulator
 from gis.database import ensure_database, libpq_url, sqlalchemy_url
-from gis.scoping import leave_isp_scope
+from gis.scoping import enter_isp_scope, leave_isp_scope
 from gis.settings import DEFAULT_DATABASE_URL
 from gis.status import Role
 from migrations import HERE as MIGRATIONS
@@ -184,6 +184,24 @@ def api_settings(database_url: str, tmp_path: Path) -> ApiSettings:
                        principal_cache_keys=0)
 
 
+class SessionReads:
+    """gis.reads.Reads inside the test's session, so reads see its uncommitted rows."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    async def fetch_row(self, sql: str, params: dict[str, Any],
+                        isp: str | None = None) -> tuple[Any, ...] | None:
+        if isp is not None:
+            enter_isp_scope(self.session, isp)
+        try:
+            driver = self.session.connection().connection.driver_connection
+            return driver.execute(sql, params).fetchone()  # type: ignore[no-any-return]
+        finally:
+            if isp is not None:
+                leave_isp_scope(self.session)
+
+
 @pytest.fixture
 def client(api_settings: ApiSettings, engine: Engine, db_session: Session,
            sim: tuple[Simulator, IQGeoSettings]) -> Iterator[TestClient]:
@@ -197,6 +215,7 @@ def client(api_settings: ApiSettings, engine: Engine, db_session: Session,
             leave_isp_scope(db_session)  # a request's transaction would have ended here
 
     app.dependency_overrides[get_session] = session_override
+    app.dependency_overrides[get_reads] = lambda: SessionReads(db_session)
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gis.reads import Reads, psycopg_style
+
 SERVICEABLE = ("ready_for_service", "connected")
 # Degrees of latitude are at least 110,574 m long, of longitude 111,320 m x cos(latitude):
 # a box with 1% of margin holds the circle (the globe's width near the poles; a circle is
@@ -114,22 +116,31 @@ class FeaturePage:
     last_id: int | None
 
 
-def search_addresses(session: Session, search: AddressSearch, isp: str | None) -> FeaturePage:
-    """Serviceable addresses matching every given condition, in feature id order. The
-    features stay JSON text end to end: parsing and re-encoding them would cost more than
-    the query."""
+def _page_sql(search: AddressSearch) -> str:
     clauses = search.where()
-    params = dict(search.params, isp=isp)
-    if "prefix_raw" in params:
-        prefix = session.execute(text("SELECT lower(f_unaccent(:q))"),
-                                 {"q": params.pop("prefix_raw")}).scalar_one()
-        params["prefix"] = like_prefix(prefix)
     page = (_FEATURE.replace("SELECT json_build_object(", "SELECT a.feature_id AS id, "
                              "json_build_object(", 1)
             + " WHERE " + " AND ".join(clauses) + " ORDER BY a.feature_id LIMIT :limit")
-    sql = (f"SELECT coalesce(json_agg(p.json_build_object ORDER BY p.id), '[]')::text, "
-           f"count(*), max(p.id) FROM ({page}) p")
-    features, count, last = session.execute(text(sql), params).one()
+    return (f"SELECT coalesce(json_agg(p.json_build_object ORDER BY p.id), '[]')::text, "
+            f"count(*), max(p.id) FROM ({page}) p")
+
+
+_PREFIX = psycopg_style("SELECT lower(f_unaccent(:q))")
+
+
+async def search_addresses(reads: Reads, search: AddressSearch, isp: str | None) -> FeaturePage:
+    """Serviceable addresses matching every given condition, in feature id order, scoped to
+    `isp`. The features stay JSON text end to end: parsing and re-encoding them would cost
+    more than the query."""
+    sql = psycopg_style(_page_sql(search))  # also fills search.params
+    params = dict(search.params, isp=isp)
+    if "prefix_raw" in params:
+        # Unaccented here, so the prefix is a constant the planner can match to the index.
+        row = await reads.fetch_row(_PREFIX, {"q": params.pop("prefix_raw")})
+        params["prefix"] = like_prefix(row[0] if row else "")
+    row = await reads.fetch_row(sql, params, isp)
+    assert row is not None  # an aggregate always returns a row
+    features, count, last = row
     return FeaturePage(features, count, last)
 
 

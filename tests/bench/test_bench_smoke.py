@@ -47,6 +47,7 @@ def test_isp_bench_smoke(repo_root):
         cwd=repo_root, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "FiberSync point + 30 m radius" in done.stdout
+    assert "the same, paced near 800/s" in done.stdout
     assert "FiberSync bbox, 1,000 features" in done.stdout
     assert "bare FastAPI + psycopg bbox" in done.stdout
 

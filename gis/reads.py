@@ -15,10 +15,9 @@ from psycopg import OperationalError
 from psycopg_pool import AsyncConnectionPool
 
 from gis.database import libpq_url
+from gis.scoping import ENTER_ISP_SCOPE
 
 Row = tuple[Any, ...]
-SCOPE = ("SELECT set_config('role', 'fibersync_isp', true), "
-         "set_config('fibersync.isp', %(isp)s, true)")
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -60,7 +59,7 @@ class PooledReads:
                          isp: str | None) -> Row | None:
         async with self.pool.connection() as conn:
             if isp is not None:
-                await conn.execute(SCOPE, {"isp": isp})
+                await conn.execute(psycopg_style(ENTER_ISP_SCOPE), {"isp": isp})
             cursor = await conn.execute(sql, params)
             row = await cursor.fetchone()
             await conn.commit()  # the scope ends with the transaction

@@ -71,6 +71,11 @@ class Importer:
         self.circuits_first_load = merge.defer_indexes_if_empty(self.conn, "circuits")
         self.addresses_first_load = merge.defer_indexes_if_empty(self.conn, "addresses")
         self.conn.commit()
+        # Kinds whose scan may have listed an id in two batches. In a first load, only a
+        # batch that fell back to the upsert can have.
+        self.maybe_repeated = {kind for kind, first_load in (
+            ("address", self.addresses_first_load), ("circuit", self.circuits_first_load))
+            if not first_load}
         addresses = Layer("address", self.settings.address_type, "addresses",
                           "seen_addresses", staging.copy_addresses)
         circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits",
@@ -140,13 +145,16 @@ class Importer:
         if rows:
             layer.copy(self.conn, rows)
             if layer.kind == "address":
-                inserted, updated = merge.merge_addresses(self.conn, self.actor, self.force,
-                                                          first_load=self.addresses_first_load)
-                counts.inserted += inserted
-                counts.updated += updated
-                counts.unchanged += len(rows) - inserted - updated
+                merged = merge.merge_addresses(self.conn, self.actor, self.force,
+                                               first_load=self.addresses_first_load)
+                counts.inserted += merged.inserted
+                counts.updated += merged.updated
+                counts.unchanged += len(rows) - merged.inserted - merged.updated
             else:
-                merge.merge_circuits(self.conn, self.force, insert_first=self.circuits_first_load)
+                merged = merge.merge_circuits(self.conn, self.force,
+                                              insert_first=self.circuits_first_load)
+            if not merged.all_new:
+                self.maybe_repeated.add(layer.kind)
         if layer.kind == "address":
             counts.unchanged += batch.read_unchanged
         staging.copy_seen(self.conn, layer.seen_table, _joined(batch.seen_ids),
@@ -173,12 +181,16 @@ class Importer:
         self.report(self.progress)
         counts = self.progress.counts
         for kind, seen in (("address", "seen_addresses"), ("circuit", "seen_circuits")):
+            if kind not in self.maybe_repeated:
+                continue
             duplicates = merge.conflicting_duplicates(self.conn, seen)
             self._quarantine(kind, [Reject(fid, "feature id seen more than once in one scan "
                                            "with different content", b"null")
                                     for fid in duplicates])
         self._refuse_empty_scan()
-        counts.retired = merge.retire_missing(self.conn, self.actor)
+        counts.retired = merge.retire_missing(self.conn, self.actor,
+                                              addresses=not self.addresses_first_load,
+                                              circuits=not self.circuits_first_load)
         links = merge.update_links(self.conn, addresses_all_new=self.addresses_first_load)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)

@@ -6,7 +6,7 @@ changed address gets its Circuit property in the same statement that writes it.
 """
 
 from dataclasses import dataclass
-from typing import Any, LiteralString, cast
+from typing import LiteralString, cast
 
 from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
@@ -31,16 +31,8 @@ WHERE %(table)s::text IS NULL OR table_name = %(table)s::text
 RETURNING definition
 """
 
-# Written only when the content changed. A load into a table that was empty at the start
-# tries a plain INSERT first: half the work of an upsert (see `_merge`).
-UPSERT_CIRCUITS = """ON CONFLICT (feature_id) DO UPDATE SET
-        name = EXCLUDED.name, address_ref = EXCLUDED.address_ref,
-        address_feature_id = EXCLUDED.address_feature_id, properties = EXCLUDED.properties,
-        content_hash = EXCLUDED.content_hash, last_seen_at = now(), updated_at = now(),
-        retired = false, retired_at = NULL
-    WHERE %(force)s OR c.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR c.retired"""
-
-MERGE_CIRCUITS = """
+# Written only when the content changed.
+UPSERT_CIRCUITS = """
 WITH before AS (
     SELECT c.feature_id, CASE WHEN c.retired THEN NULL ELSE c.address_feature_id END AS address
     FROM circuits c JOIN stage_circuits s USING (feature_id)
@@ -49,7 +41,12 @@ WITH before AS (
         content_hash)
     SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
     FROM stage_circuits
-    {on_conflict}
+    ON CONFLICT (feature_id) DO UPDATE SET
+        name = EXCLUDED.name, address_ref = EXCLUDED.address_ref,
+        address_feature_id = EXCLUDED.address_feature_id, properties = EXCLUDED.properties,
+        content_hash = EXCLUDED.content_hash, last_seen_at = now(), updated_at = now(),
+        retired = false, retired_at = NULL
+    WHERE %(force)s OR c.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR c.retired
     RETURNING c.feature_id, c.address_feature_id
 ), changes AS (
     INSERT INTO circuit_changes (feature_id, old_address, new_address)
@@ -58,6 +55,17 @@ WITH before AS (
 )
 SELECT count(*) FROM merged
 """
+
+# A load into a table that was empty when the run began tries plain INSERTs first: about
+# half the work of the upsert, and no circuit had an address before.
+INSERT_CIRCUITS = (
+    """INSERT INTO circuits (feature_id, name, address_ref, address_feature_id, properties,
+        content_hash)
+    SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
+    FROM stage_circuits""",
+    """INSERT INTO circuit_changes (feature_id, old_address, new_address)
+    SELECT feature_id, NULL, address_feature_id FROM stage_circuits""",
+)
 
 # The Circuit property of an address is its lowest-numbered live circuit: looked up per
 # staged address, or, when every address is new, joined from all of them listed once.
@@ -80,29 +88,34 @@ ORDER BY address_feature_id, feature_id;
 ANALYZE first_circuits;
 """
 
-UPSERT_ADDRESSES = """ON CONFLICT (feature_id) DO UPDATE SET
+ADDRESS_COLUMNS = """feature_id, name, street_number, street_name, city, postcode,
+        building, location, gis_attributes, content_hash, circuit_id, circuit_name"""
+STAGED_ADDRESSES = """SELECT s.feature_id, s.name, s.street_number, s.street_name, s.city,
+           s.postcode, s.building, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
+           s.gis_attributes::jsonb, s.content_hash, first_circuit.feature_id, first_circuit.name
+    FROM stage_addresses s"""
+
+UPSERT_ADDRESSES = f"""
+WITH merged AS (
+    INSERT INTO addresses AS a ({ADDRESS_COLUMNS})
+    {STAGED_ADDRESSES}
+    {FIRST_CIRCUIT_LOOKUP}
+    ON CONFLICT (feature_id) DO UPDATE SET
         name = EXCLUDED.name, street_number = EXCLUDED.street_number,
         street_name = EXCLUDED.street_name, city = EXCLUDED.city, postcode = EXCLUDED.postcode,
         building = EXCLUDED.building, location = EXCLUDED.location,
         gis_attributes = EXCLUDED.gis_attributes, content_hash = EXCLUDED.content_hash,
         circuit_id = EXCLUDED.circuit_id, circuit_name = EXCLUDED.circuit_name,
         last_seen_at = now(), updated_at = now(), retired = false, retired_at = NULL
-    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired"""
-
-MERGE_ADDRESSES = """
-WITH merged AS (
-    INSERT INTO addresses AS a (feature_id, name, street_number, street_name, city, postcode,
-        building, location, gis_attributes, content_hash, circuit_id, circuit_name)
-    SELECT s.feature_id, s.name, s.street_number, s.street_name, s.city, s.postcode,
-           s.building, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326), s.gis_attributes::jsonb,
-           s.content_hash, first_circuit.feature_id, first_circuit.name
-    FROM stage_addresses s
-    {first_circuit}
-    {on_conflict}
+    WHERE %(force)s OR a.content_hash IS DISTINCT FROM EXCLUDED.content_hash OR a.retired
     RETURNING (xmax = 0) AS inserted
 )
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
 """
+
+INSERT_ADDRESSES = (f"""INSERT INTO addresses ({ADDRESS_COLUMNS})
+    {STAGED_ADDRESSES}
+    {FIRST_CIRCUIT_JOIN}""",)
 
 # Addresses that come back after being retired get their return recorded.
 RECORD_UNRETIRED = """
@@ -139,7 +152,7 @@ SELECT feature_id, address_feature_id, NULL FROM retired
 """
 
 # Only addresses named by a changed circuit (before or after the change) can need a new
-# Circuit property; addresses written in this run already got theirs in MERGE_ADDRESSES.
+# Circuit property; addresses written in this run already got theirs when written.
 UPDATE_CIRCUIT_PROPERTY = """
 WITH affected AS (
     SELECT old_address AS feature_id FROM circuit_changes WHERE old_address IS NOT NULL
@@ -157,13 +170,13 @@ WHERE a.feature_id = t.feature_id
   AND (a.circuit_id, a.circuit_name) IS DISTINCT FROM (f.feature_id, f.name)
 """
 
+# A join rather than EXISTS per change: a first load counts a million links in one hash join.
 LINK_COUNTS = """
-SELECT
-    count(*) FILTER (WHERE new_address IS NOT NULL AND EXISTS (
-        SELECT 1 FROM addresses a WHERE a.feature_id = new_address AND NOT a.retired)),
-    count(*) FILTER (WHERE old_address IS NOT NULL)
-FROM circuit_changes
-WHERE old_address IS DISTINCT FROM new_address
+SELECT count(*) FILTER (WHERE ch.new_address IS NOT NULL AND a.feature_id IS NOT NULL),
+       count(*) FILTER (WHERE ch.old_address IS NOT NULL)
+FROM circuit_changes ch
+LEFT JOIN addresses a ON a.feature_id = ch.new_address AND NOT a.retired
+WHERE ch.old_address IS DISTINCT FROM ch.new_address
 """
 
 ORPHAN_CIRCUITS = """
@@ -187,35 +200,38 @@ class LinkCounts:
     unlinked: int
 
 
+@dataclass
+class Merged:
+    inserted: int
+    updated: int
+    all_new: bool  # written by plain INSERTs: no staged id was in the table already
+
+
 def _count(conn: Conn, query: str, params: dict[str, object] | None = None) -> int:
     row = conn.execute(query, params).fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]
 
 
-def _merge(conn: Conn, template: str, upsert: str, params: dict[str, object],
-           insert_first: bool, **parts: str) -> tuple[Any, ...]:
-    """Run a merge statement; with `insert_first`, as a plain INSERT when no row exists yet.
+def _insert_new(conn: Conn, statements: tuple[LiteralString, ...]) -> int | None:
+    """Rows inserted by plain INSERTs of the staged rows, or None if one was there already.
 
     Into a table that was empty when the run began, nearly every row is new; a feature id
     listed twice across pages (IQGeo's paging allows it) makes the INSERT fail, and the
     batch is then merged as an upsert."""
-    if insert_first:
-        try:
-            with conn.transaction():
-                row = conn.execute(template.format(on_conflict="", **parts), params).fetchone()
-            assert row is not None
-            return row
-        except UniqueViolation:
-            pass
-    row = conn.execute(template.format(on_conflict=upsert, **parts), params).fetchone()
-    assert row is not None
-    return row
+    try:
+        with conn.transaction():
+            counts = [conn.execute(statement).rowcount for statement in statements]
+        return counts[0]
+    except UniqueViolation:
+        return None
 
 
-def merge_circuits(conn: Conn, force: bool = False, insert_first: bool = False) -> int:
+def merge_circuits(conn: Conn, force: bool = False, insert_first: bool = False) -> Merged:
     """Circuits written from stage_circuits; each is noted in circuit_changes."""
-    row = _merge(conn, MERGE_CIRCUITS, UPSERT_CIRCUITS, {"force": force}, insert_first)
-    return int(row[0])
+    inserted = _insert_new(conn, INSERT_CIRCUITS) if insert_first else None
+    if inserted is not None:
+        return Merged(inserted, 0, all_new=True)
+    return Merged(_count(conn, UPSERT_CIRCUITS, {"force": force}), 0, all_new=False)
 
 
 def list_first_circuits(conn: Conn) -> None:
@@ -225,24 +241,34 @@ def list_first_circuits(conn: Conn) -> None:
 
 
 def merge_addresses(conn: Conn, actor: str, force: bool = False,
-                    first_load: bool = False) -> tuple[int, int]:
-    """(inserted, updated) from stage_addresses; `force` rewrites unchanged rows too.
+                    first_load: bool = False) -> Merged:
+    """Rows inserted and updated from stage_addresses; `force` rewrites unchanged rows too.
 
     `first_load`: the table was empty when the run began, and `list_first_circuits` ran."""
+    inserted = _insert_new(conn, INSERT_ADDRESSES) if first_load else None
+    if inserted is not None:
+        return Merged(inserted, 0, all_new=True)
     if not first_load:  # no address can have been retired yet in a first load
         conn.execute(RECORD_UNRETIRED, {"actor": actor})
-    join = FIRST_CIRCUIT_JOIN if first_load else FIRST_CIRCUIT_LOOKUP
-    row = _merge(conn, MERGE_ADDRESSES, UPSERT_ADDRESSES, {"force": force}, first_load,
-                 first_circuit=join)
-    return int(row[0]), int(row[1])
+    row = conn.execute(UPSERT_ADDRESSES, {"force": force}).fetchone()
+    assert row is not None
+    return Merged(int(row[0]), int(row[1]), all_new=False)  # type: ignore[call-overload]
 
 
-def retire_missing(conn: Conn, actor: str) -> int:
-    """Retire (never delete) what this complete scan did not see; returns addresses retired."""
-    conn.execute("ANALYZE seen_addresses")
-    conn.execute("ANALYZE seen_circuits")
-    conn.execute(RETIRE_CIRCUITS)
-    return _count(conn, RETIRE_ADDRESSES, {"actor": actor})
+def retire_missing(conn: Conn, actor: str, addresses: bool = True,
+                   circuits: bool = True) -> int:
+    """Retire (never delete) what this complete scan did not see; returns addresses retired.
+
+    A table that was empty when the run began holds only what this scan saw: it is
+    skipped."""
+    retired = 0
+    if circuits:
+        conn.execute("ANALYZE seen_circuits")
+        conn.execute(RETIRE_CIRCUITS)
+    if addresses:
+        conn.execute("ANALYZE seen_addresses")
+        retired = _count(conn, RETIRE_ADDRESSES, {"actor": actor})
+    return retired
 
 
 def update_links(conn: Conn, addresses_all_new: bool) -> LinkCounts:

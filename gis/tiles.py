@@ -22,6 +22,16 @@ MAX_FEATURES = 50_000  # a cap on any one tile
 CELLS_ZOOM = 12  # address_cells holds this zoom's aggregation grid (migration 0007)
 CELL_DEGREES = 360 / 2 ** CELLS_ZOOM / CELLS_PER_SIDE
 
+# Every live address counted into its cell afresh, for when the trigger was off (a first load).
+RECOUNT_ADDRESS_CELLS = f"""
+TRUNCATE address_cells;
+INSERT INTO address_cells (cx, cy, status, n, sum_lon, sum_lat)
+SELECT floor(ST_X(location) / {CELL_DEGREES})::bigint,
+       floor(ST_Y(location) / {CELL_DEGREES})::bigint, status,
+       count(*), sum(ST_X(location)), sum(ST_Y(location))
+FROM addresses WHERE NOT retired AND location IS NOT NULL GROUP BY 1, 2, 3
+"""
+
 _BOUNDS = """
 WITH bounds AS (
   SELECT ST_TileEnvelope(:z, :x, :y) AS env,

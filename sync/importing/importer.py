@@ -66,10 +66,15 @@ class Importer:
     def run(self) -> None:
         # A crash loses at most the last batches, which the next run writes again.
         self.conn.execute("SET synchronous_commit = off")
+        # The staging tables and the first-circuit list are temporary, so they live in this
+        # session's buffers, 8 MB by default: a million-row list would be read from disk.
+        self.conn.execute("SET temp_buffers = '256MB'")
         staging.create_staging(self.conn)
         merge.restore_indexes(self.conn)  # left deferred by a run that died
         self.circuits_first_load = merge.defer_indexes_if_empty(self.conn, "circuits")
         self.addresses_first_load = merge.defer_indexes_if_empty(self.conn, "addresses")
+        if self.addresses_first_load:
+            merge.defer_cell_counts(self.conn)
         self.conn.commit()
         # Kinds whose scan may have listed an id in two batches. In a first load, only a
         # batch that fell back to the upsert can have.

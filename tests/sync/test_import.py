@@ -7,7 +7,9 @@ import pytest
 from sqlalchemy import text
 
 from fixtures.iqgeo_sim import FaultRule
+from gis.tiles import CELL_DEGREES
 from sync.importing import SyncAlreadyRunning, run_sync, start_sync
+from tests.gis.test_tiles import FRESH_CELLS, STORED_CELLS
 
 pytestmark = pytest.mark.usefixtures("committed")
 
@@ -53,6 +55,20 @@ ALL_INDEXES = {"pk_addresses", "idx_addresses_location", "ix_addresses_street_pr
                "pk_circuits", "ix_circuits_address_feature_id"}
 
 
+def cells_trigger_on(engine):
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT tgenabled FROM pg_trigger"
+                                 " WHERE tgname = 'address_cells_insert'")).scalar() == "O"
+
+
+def cells_match(engine):
+    """The map's stored cell counts equal counts made afresh from the addresses."""
+    with engine.connect() as conn:
+        stored, fresh = ([tuple(r) for r in conn.execute(text(q), {"cell": CELL_DEGREES})]
+                         for q in (STORED_CELLS, FRESH_CELLS))
+    return stored == fresh and len(stored) > 0
+
+
 def quarantine(engine):
     with engine.connect() as conn:
         return dict(conn.execute(text(
@@ -79,6 +95,8 @@ def test_import_into_an_empty_database(sim, database_url, engine):
             "SELECT ST_X(location), ST_Y(location), ST_SRID(location) FROM addresses"
             " WHERE feature_id = 1")).one()
     assert [lon, lat] == feature["geometry"]["coordinates"] and srid == 4326
+    # the cell trigger was off for the load; the cells were counted once at the end
+    assert cells_trigger_on(engine) and cells_match(engine)
 
 
 def test_a_second_import_changes_nothing(sim, database_url, engine):
@@ -287,11 +305,13 @@ def test_iqgeo_down_mid_run_then_next_run_completes(sim, database_url, engine):
     assert 0 < failed.counts.inserted < 120
     present, deferred = indexes(engine)
     assert "idx_addresses_location" in deferred and "idx_addresses_location" not in present
+    assert "address_cells_insert" in deferred and not cells_trigger_on(engine)
     sim[0].faults.clear()
     done = run_sync(database_url, sim[1])
     assert done.counts.inserted == 120 - failed.counts.inserted
     assert len(snapshot(engine)[0]) == 120
     assert indexes(engine) == (ALL_INDEXES, set())
+    assert cells_trigger_on(engine) and cells_match(engine)
 
 
 def test_an_empty_layer_retires_nothing(sim, database_url, engine):

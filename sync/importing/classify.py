@@ -5,6 +5,7 @@ a reader thread or in a reader process.
 """
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -58,11 +59,14 @@ def _quick_id(feature: Feature) -> int:
 def classify_page(page: list[Feature], mapping: Mapping, index: HashIndex) -> PageResult:
     """Fingerprint every feature; validate and build rows only for the new or changed ones."""
     candidates: list[Feature] = []
+    values: list[tuple[Any, ...]] = []
     fingerprints: list[int] = []
     rejects: list[Reject] = []
     for feature in page:
         try:
-            fingerprints.append(mapping.fingerprint(feature))
+            read = mapping.values(feature)
+            fingerprints.append(mapping.fingerprint(feature, read))
+            values.append(read)
             candidates.append(feature)
         except (AttributeError, TypeError) as error:
             rejects.append(reject(feature, f"unreadable feature: {error}"))
@@ -72,7 +76,8 @@ def classify_page(page: list[Feature], mapping: Mapping, index: HashIndex) -> Pa
     rows: list[AddressRow | CircuitRow] = []
     for position in np.flatnonzero(changed).tolist():
         try:
-            rows.append(mapping.row(candidates[position], fingerprints[position]))
+            rows.append(mapping.row(candidates[position], values[position],
+                                    fingerprints[position]))
         except Rejected as error:
             rejects.append(reject(candidates[position], str(error)))
     unchanged = ~changed

@@ -6,9 +6,8 @@ only features whose fingerprint differs from the stored one are validated and st
 """
 
 import math
-from dataclasses import dataclass
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from xxhash import xxh3_64_intdigest
@@ -29,18 +28,25 @@ class Rejected(ValueError):
     """A feature that fails validation; the message is the quarantine reason."""
 
 
-@dataclass(frozen=True, slots=True)
-class AddressRow:
+class AddressRow(NamedTuple):
+    """A validated address, its members in the order of the staging table's columns."""
+
     feature_id: int
-    texts: tuple[str | None, ...]  # in ADDRESS_COLUMNS order
+    name: str | None
+    street_number: str | None
+    street_name: str | None
+    city: str | None
+    postcode: str | None
+    building: str | None
     lon: float
     lat: float
     gis_attributes: str  # JSON text
     content_hash: int
 
 
-@dataclass(frozen=True, slots=True)
-class CircuitRow:
+class CircuitRow(NamedTuple):
+    """A validated circuit, its members in the order of the staging table's columns."""
+
     feature_id: int
     name: str | None
     address_ref: str | None
@@ -157,28 +163,33 @@ class AddressMapping(_Mapping):
         super().__init__([*(settings.address_fields.get(c, c) for c in ADDRESS_COLUMNS),
                           *self.extras])
 
-    def fingerprint(self, feature: Feature) -> int:
-        return content_hash((self.values(feature), feature.get("geometry"), feature.get("crs")))
+    def fingerprint(self, feature: Feature, values: tuple[Any, ...] | None = None) -> int:
+        """`values`: the feature's `values`, when already read."""
+        values = self.values(feature) if values is None else values
+        return content_hash((values, feature.get("geometry"), feature.get("crs")))
 
-    def row(self, feature: Feature, fingerprint: int) -> AddressRow:
+    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int) -> AddressRow:
         fid = feature_id_of(feature)
         lon, lat = point_of(feature)
-        values = self.values(feature)
         texts = values[:len(ADDRESS_COLUMNS)]
         if not set(map(type, texts)) <= _TEXT_TYPES:
             texts = tuple(_text(v) for v in texts)
         props = feature.get("properties") or {}
         extras = {n: v for n, v in zip(self.extras, values[len(ADDRESS_COLUMNS):], strict=True)
                   if n in props}
-        return AddressRow(fid, texts, lon, lat, orjson.dumps(extras).decode(), fingerprint)
+        return AddressRow._make((fid, *texts, lon, lat, orjson.dumps(extras).decode(), fingerprint))
 
 
 def parse_address_ref(value: Any) -> int | None:
     """The address id in a circuit's `address` field: "2618" or a URN "address/2618"."""
     if value is None:
         return None
-    text = str(value).strip().split("?", 1)[0].rsplit("/", 1)[-1]
-    return int(text) if text.isdigit() and 0 < int(text) < 2**63 else None
+    text = value if type(value) is str and value.isdigit() else \
+        str(value).strip().split("?", 1)[0].rsplit("/", 1)[-1]
+    if not text.isdigit():
+        return None
+    number = int(text)
+    return number if 0 < number < 2**63 else None
 
 
 class CircuitMapping(_Mapping):
@@ -192,12 +203,12 @@ class CircuitMapping(_Mapping):
         super().__init__([settings.circuit_name_field, settings.circuit_address_field,
                           *self.extras])
 
-    def fingerprint(self, feature: Feature) -> int:
-        return content_hash(self.values(feature))
+    def fingerprint(self, feature: Feature, values: tuple[Any, ...] | None = None) -> int:
+        return content_hash(self.values(feature) if values is None else values)
 
-    def row(self, feature: Feature, fingerprint: int) -> CircuitRow:
+    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int) -> CircuitRow:
         fid = feature_id_of(feature)
-        name, ref, *extra_values = self.values(feature)
+        name, ref, *extra_values = values
         props = feature.get("properties") or {}
         extras = {n: v for n, v in zip(self.extras, extra_values, strict=True) if n in props}
         ref_text = _text(ref) or None

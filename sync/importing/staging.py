@@ -39,17 +39,15 @@ def create_staging(conn: Conn) -> None:
 def copy_addresses(conn: Conn, rows: Sequence[AddressRow]) -> None:
     with conn.cursor().copy("COPY stage_addresses FROM STDIN (FORMAT binary)") as copy:
         copy.set_types(_ADDRESS_TYPES)
-        for r in rows:
-            copy.write_row((r.feature_id, *r.texts, r.lon, r.lat, r.gis_attributes,
-                            r.content_hash))
+        for row in rows:
+            copy.write_row(row)
 
 
 def copy_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
     with conn.cursor().copy("COPY stage_circuits FROM STDIN (FORMAT binary)") as copy:
         copy.set_types(_CIRCUIT_TYPES)
-        for r in rows:
-            copy.write_row((r.feature_id, r.name, r.address_ref, r.address_feature_id,
-                            r.properties, r.content_hash))
+        for row in rows:
+            copy.write_row(row)
 
 
 # A binary COPY row of two non-null BIGINTs, built by numpy in one go.

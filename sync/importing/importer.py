@@ -20,7 +20,7 @@ from sync.importing.features import AddressRow, CircuitRow
 from sync.importing.hash_index import HashIndex
 from sync.importing.pages import read_layer
 from sync.importing.runs import RunProgress
-from sync.iqgeo import IQGeoClient, IQGeoSettings
+from sync.iqgeo import IQGeoSettings
 
 logger = logging.getLogger(__name__)
 Conn = Connection[tuple[object, ...]]
@@ -51,11 +51,10 @@ class Batch:
 
 
 class Importer:
-    def __init__(self, conn: Conn, clients: list[IQGeoClient], settings: IQGeoSettings,
+    def __init__(self, conn: Conn, settings: IQGeoSettings,
                  progress: RunProgress, report: Callable[[RunProgress], None],
                  force: bool = False) -> None:
         self.conn = conn
-        self.clients = clients
         self.settings = settings
         self.progress = progress
         self.report = report
@@ -103,7 +102,7 @@ class Importer:
         index = HashIndex.load(self.conn, layer.table) if not self.force else HashIndex.empty()
         self.conn.commit()
         batch = Batch()
-        pages = read_layer(self.settings, self.clients, layer.kind, layer.feature_type, index)
+        pages = read_layer(self.settings, layer.kind, layer.feature_type, index)
         for page in pages:
             self._count_page(layer, page)
             self._absorb(page, batch)

@@ -6,14 +6,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
 import psycopg
 
 from gis.database import libpq_url
 from gis.errors import FiberSyncError
 from sync.importing.importer import Importer
 from sync.importing.runs import RunCounts, RunLock, RunProgress
-from sync.iqgeo import IQGeoClient, IQGeoError, IQGeoSettings
+from sync.iqgeo import IQGeoError, IQGeoSettings
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +45,8 @@ def start_sync(database_url: str, full: bool, started_by: str) -> tuple[RunLock,
 
 
 def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoSettings,
-                 full: bool = False, on_progress: Callable[[RunProgress], None] | None = None,
-                 transport: httpx.BaseTransport | None = None) -> SyncResult:
+                 full: bool = False, on_progress: Callable[[RunProgress], None] | None = None
+                 ) -> SyncResult:
     """Run the import opened by `start_sync`, record its outcome, and release the lock.
 
     IQGeo and domain failures end the run as `failed` (committed batches stay); anything
@@ -60,10 +59,9 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
         if on_progress:
             on_progress(p)
 
-    clients = [IQGeoClient(settings, transport=transport) for _ in range(settings.sessions)]
     try:
         with psycopg.connect(libpq_url(database_url)) as conn, fewer_gc_passes():
-            Importer(conn, clients, settings, progress, report, full).run()
+            Importer(conn, settings, progress, report, full).run()
         lock.finish(progress, "succeeded")
         return SyncResult(run_id, "succeeded", progress.counts)
     except (IQGeoError, FiberSyncError) as error:
@@ -74,13 +72,11 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
         lock.finish(progress, "failed", f"{type(error).__name__}: {error}")
         raise
     finally:
-        for client in clients:
-            client.close()
         lock.close()
 
 
 def run_sync(database_url: str, settings: IQGeoSettings, full: bool = False,
-             started_by: str = "cli", on_progress: Callable[[RunProgress], None] | None = None,
-             transport: httpx.BaseTransport | None = None) -> SyncResult:
+             started_by: str = "cli", on_progress: Callable[[RunProgress], None] | None = None
+             ) -> SyncResult:
     lock, run_id = start_sync(database_url, full, started_by)
-    return execute_sync(lock, run_id, database_url, settings, full, on_progress, transport)
+    return execute_sync(lock, run_id, database_url, settings, full, on_progress)

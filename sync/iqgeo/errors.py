@@ -15,6 +15,9 @@ class IQGeoUnavailable(IQGeoError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a reader process, re-raised here
+        return type(self), (str(self), self.retry_after)
+
 
 class IQGeoAuthError(IQGeoError):
     """Login refused, or still refused after logging in again."""
@@ -35,3 +38,6 @@ class IQGeoAbort(IQGeoError):
         super().__init__(f"IQGeo refused: {msg} {params or ''}".strip())
         self.msg = msg
         self.params = params or {}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (self.msg, self.params)

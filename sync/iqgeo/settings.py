@@ -17,7 +17,7 @@ class IQGeoSettings(BaseSettings):
     connect_timeout: float = 5.0
     read_timeout: float = 60.0
     page_size: int = Field(1000, ge=1, le=100_000)
-    sessions: int = Field(2, ge=1, le=16)  # concurrent sessions reading pages
+    sessions: int = Field(2, ge=1, le=16)  # reader processes, one IQGeo session each
     read_ahead: int = Field(32, ge=1)  # pages read ahead while the database is busy
     batch_size: int = Field(25_000, ge=1)  # changed features staged and committed together
     max_attempts: int = Field(6, ge=1)

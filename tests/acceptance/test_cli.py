@@ -1,10 +1,12 @@
 """The `fibersync` command as a user runs it: real processes, one killed mid-import."""
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -89,6 +91,15 @@ def test_sync_command_prints_a_summary(sim, database_url, repo_root):
     assert "120" in done.stdout
 
 
+def processes_marked(marker: str) -> int:
+    """Live processes whose environment holds `marker` (children inherit it)."""
+    found = 0
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        with contextlib.suppress(OSError):  # gone, or not ours to read
+            found += f"TEST_MARKER={marker}".encode() in environ.read_bytes()
+    return found
+
+
 @pytest.mark.usefixtures("committed")
 def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, engine,
                                                            repo_root):
@@ -99,19 +110,25 @@ def test_an_import_killed_mid_way_and_rerun_ends_identical(sim, database_url, en
 
     # one session, every page a second late: the kill lands between two pages
     sim[0].faults.add(FaultRule("slow", route="list", times=None, delay=1.0))
+    marker = f"killed-import-{time.time_ns()}"
     process = subprocess.Popen([*FIBERSYNC, "sync"], cwd=repo_root, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL,
                                env=env_for(database_url, sim[1], IQGEO_BATCH_SIZE="20",
-                                           IQGEO_SESSIONS="1"))
+                                           IQGEO_SESSIONS="1", TEST_MARKER=marker))
     deadline = time.monotonic() + 60
     with engine.connect() as conn:
         while conn.execute(text("SELECT count(*) FROM addresses")).scalar() == 0:
             assert time.monotonic() < deadline and process.poll() is None
             time.sleep(0.05)
             conn.rollback()
+    assert processes_marked(marker) > 1  # the import and its reader processes
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=10)
     sim[0].faults.clear()
+    deadline = time.monotonic() + 15
+    while processes_marked(marker):  # the readers end with the importer
+        assert time.monotonic() < deadline, "reader processes outlived the killed import"
+        time.sleep(0.2)
 
     with engine.connect() as conn:
         partial = conn.execute(text("SELECT count(*) FROM addresses")).scalar()

@@ -1,5 +1,7 @@
 """The IQGeo client against the simulator over real HTTP, fault by fault."""
 
+import pickle
+
 import pytest
 
 from fixtures.iqgeo_sim import FaultRule
@@ -123,3 +125,14 @@ def test_transaction_and_batch_get(sim, client):
     ids = client.transaction([("update", "address", {"properties": {"id": 2, "name": "x"}})])
     assert ids == [2]
     assert [f["id"] for f in client.get_features("address", [2, 3])] == [2, 3]
+
+
+@pytest.mark.parametrize("error", [
+    IQGeoAbort("simulated_failure", {"feature": 7}),
+    IQGeoUnavailable("IQGeo kept answering 503", retry_after=2.5),
+])
+def test_errors_cross_from_a_reader_process_intact(error):
+    """Readers are processes: what they raise is pickled and raised again by the importer."""
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is type(error) and str(again) == str(error)
+    assert vars(again) == vars(error)

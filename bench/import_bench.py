@@ -1,6 +1,7 @@
 """Import benchmark: a full import of N generated addresses (with their circuits) served by the
 IQGeo simulator in its own process, a re-sync after 1% changed and 0.1% removed, and the same
-addresses loaded by `ogr2ogr -f PostgreSQL` from a GeoJSON file, in the same run.
+data loaded by `ogr2ogr -f PostgreSQL` from GeoJSON files, in the same run: the addresses
+alone, and the addresses and circuits (the two layers the import reads).
 
     .venv/bin/python bench/import_bench.py --addresses 1000000
 
@@ -82,13 +83,13 @@ def summary_line(output: str) -> str:
     return ", ".join(rows)
 
 
-def write_geojson(iqgeo_url: str, path: Path) -> int:
-    """The simulator's address layer as one GeoJSON file, streamed page by page."""
+def write_geojson(iqgeo_url: str, feature_type: str, path: Path) -> int:
+    """One of the simulator's layers as one GeoJSON file, streamed page by page."""
     count = 0
     with IQGeoClient(IQGeoSettings(url=iqgeo_url, page_size=5000)) as client, \
             path.open("wb") as out:
         out.write(b'{"type":"FeatureCollection","features":[\n')
-        for page in client.iter_pages("address"):
+        for page in client.iter_pages(feature_type):
             for feature in page:
                 feature.pop("myw", None)
                 feature.pop("bbox", None)
@@ -98,12 +99,12 @@ def write_geojson(iqgeo_url: str, path: Path) -> int:
     return count
 
 
-def timed_ogr2ogr(database_url: str, path: Path) -> float:
+def timed_ogr2ogr(database_url: str, path: Path, table: str) -> float:
     url = make_url(database_url)
     pg = f"PG:host={url.host or '127.0.0.1'} port={url.port or 5432} " \
          f"user={url.username or 'postgres'} dbname={url.database}"
     started = time.perf_counter()
-    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", "ogr_addresses",
+    subprocess.run(["ogr2ogr", "-f", "PostgreSQL", pg, str(path), "-nln", table,
                     "-lco", "GEOMETRY_NAME=location", "-lco", "SPATIAL_INDEX=GIST",
                     "-overwrite"], check=True, capture_output=True)
     return time.perf_counter() - started
@@ -144,13 +145,19 @@ def main() -> None:
             print("ogr2ogr          skipped")
             return
         with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "addresses.geojson"
-            written = write_geojson(iqgeo_url, path)
-            ogr = timed_ogr2ogr(args.database_url, path)
+            addresses, circuits = Path(folder) / "addresses.json", Path(folder) / "circuits.json"
+            written = write_geojson(iqgeo_url, "address", addresses)
+            written_circuits = write_geojson(iqgeo_url, "ftth_circuit", circuits)
+            ogr = timed_ogr2ogr(args.database_url, addresses, "ogr_addresses")
+            ogr_circuits = timed_ogr2ogr(args.database_url, circuits, "ogr_circuits")
+        both = ogr + ogr_circuits
         print(f"ogr2ogr          {ogr:8.2f} s  {written / ogr:10,.0f} addresses/s  "
-              f"(from a {written:,}-feature GeoJSON file; no paging, validation or upsert)")
-        print(f"ratio            full import / ogr2ogr, addresses per second: "
-              f"{(n / full) / (written / ogr):.2f}x")
+              f"(addresses alone, from a {written:,}-feature GeoJSON file; no paging, "
+              "validation or upsert)")
+        print(f"                 {both:8.2f} s  {(written + written_circuits) / both:10,.0f} "
+              f"features/s (addresses, then the {written_circuits:,} circuits)")
+        print(f"ratio            full import / ogr2ogr: {ogr / full:.2f}x against the addresses "
+              f"alone, {both / full:.2f}x against both layers (above 1 is faster)")
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)

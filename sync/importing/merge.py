@@ -66,12 +66,13 @@ SELECT count(*) FROM merged
 """
 
 # A load into a table that was empty when the run began tries plain INSERTs first: about
-# half the work of the upsert, and no circuit had an address before.
+# half the work of the upsert, and no circuit had an address before. Rows go in id order,
+# as the addresses' do: the primary key's pages are then visited in order, once per batch.
 INSERT_CIRCUITS = (
     """INSERT INTO circuits (feature_id, name, address_ref, address_feature_id, properties,
         content_hash)
     SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
-    FROM stage_circuits""",
+    FROM stage_circuits ORDER BY feature_id""",
     """INSERT INTO circuit_changes (feature_id, old_address, new_address)
     SELECT feature_id, NULL, address_feature_id FROM stage_circuits""",
 )

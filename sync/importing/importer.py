@@ -6,9 +6,8 @@ Retiring happens only after a complete scan.
 """
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 from psycopg import Connection
@@ -34,7 +33,6 @@ class Layer:
     feature_type: str
     table: str
     seen_table: str
-    copy: Callable[[Conn, Sequence[Any]], None]
 
 
 @dataclass
@@ -81,9 +79,8 @@ class Importer:
             ("address", self.addresses_first_load), ("circuit", self.circuits_first_load))
             if not first_load}
         addresses = Layer("address", self.settings.address_type, "addresses",
-                          "seen_addresses", staging.copy_addresses)
-        circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits",
-                         staging.copy_circuits)
+                          "seen_addresses")
+        circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits")
         self._scan(circuits, "circuits")
         # The address merge looks circuits up by address, by index and with fresh statistics.
         merge.restore_indexes(self.conn, "circuits")
@@ -147,16 +144,16 @@ class Importer:
         counts = self.progress.counts
         rows = list(batch.rows.values())
         if rows:
-            layer.copy(self.conn, rows)
             if layer.kind == "address":
+                staging.copy_addresses(self.conn, rows)  # type: ignore[arg-type]
                 merged = merge.merge_addresses(self.conn, self.actor, self.force,
                                                first_load=self.addresses_first_load)
                 counts.inserted += merged.inserted
                 counts.updated += merged.updated
                 counts.unchanged += len(rows) - merged.inserted - merged.updated
             else:
-                merged = merge.merge_circuits(self.conn, self.force,
-                                              insert_first=self.circuits_first_load)
+                merged = merge.write_circuits(self.conn, rows,  # type: ignore[arg-type]
+                                              self.force, self.circuits_first_load)
             if not merged.all_new:
                 self.maybe_repeated.add(layer.kind)
         if layer.kind == "address":

@@ -5,6 +5,7 @@ writes nothing and moves no `updated_at`. Circuits are merged before addresses, 
 changed address gets its Circuit property in the same statement that writes it.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import LiteralString, cast
 
@@ -12,6 +13,8 @@ from psycopg import Connection, sql
 from psycopg.errors import UniqueViolation
 
 from gis.tiles import RECOUNT_ADDRESS_CELLS
+from sync.importing import staging
+from sync.importing.features import CircuitRow
 
 Conn = Connection[tuple[object, ...]]
 
@@ -64,18 +67,6 @@ WITH before AS (
 )
 SELECT count(*) FROM merged
 """
-
-# A load into a table that was empty when the run began tries plain INSERTs first: about
-# half the work of the upsert, and no circuit had an address before. Rows go in id order,
-# as the addresses' do: the primary key's pages are then visited in order, once per batch.
-INSERT_CIRCUITS = (
-    """INSERT INTO circuits (feature_id, name, address_ref, address_feature_id, properties,
-        content_hash)
-    SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
-    FROM stage_circuits ORDER BY feature_id""",
-    """INSERT INTO circuit_changes (feature_id, old_address, new_address)
-    SELECT feature_id, NULL, address_feature_id FROM stage_circuits""",
-)
 
 # The Circuit property of an address is its lowest-numbered live circuit: looked up per
 # staged address, or, when every address is new, in a list of all of them made once. Both
@@ -240,11 +231,18 @@ def _insert_new(conn: Conn, statements: tuple[LiteralString, ...]) -> int | None
         return None
 
 
-def merge_circuits(conn: Conn, force: bool = False, insert_first: bool = False) -> Merged:
-    """Circuits written from stage_circuits; each is noted in circuit_changes."""
-    inserted = _insert_new(conn, INSERT_CIRCUITS) if insert_first else None
-    if inserted is not None:
-        return Merged(inserted, 0, all_new=True)
+def write_circuits(conn: Conn, rows: Sequence[CircuitRow], force: bool = False,
+                   insert_first: bool = False) -> Merged:
+    """Circuits written from `rows`, each noted in circuit_changes. With `insert_first` (the
+    table was empty when the run began), copied straight in unless one is there already."""
+    if insert_first:
+        try:
+            with conn.transaction():
+                staging.copy_new_circuits(conn, rows)
+            return Merged(len(rows), 0, all_new=True)
+        except UniqueViolation:
+            pass  # listed twice across pages: merged as an upsert instead
+    staging.copy_circuits(conn, rows)
     return Merged(_count(conn, UPSERT_CIRCUITS, {"force": force}), 0, all_new=False)
 
 

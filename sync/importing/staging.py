@@ -50,6 +50,23 @@ def copy_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
             copy.write_row(row)
 
 
+def copy_new_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
+    """COPY circuits straight into their table, in id order, each noted in circuit_changes as
+    linked to its address: for a first load, where staging and merging cost a third more.
+    A circuit already in the table fails the COPY with UniqueViolation."""
+    with conn.cursor().copy("COPY circuits (feature_id, name, address_ref, address_feature_id,"
+                            " properties, content_hash) FROM STDIN (FORMAT binary)") as copy:
+        # jsonb's binary form is a version byte then the JSON text; sent as such.
+        copy.set_types(["int8", "text", "text", "int8", "bytea", "int8"])
+        for row in sorted(rows):
+            copy.write_row((*row[:4], b"\x01" + row.properties.encode(), row.content_hash))
+    with conn.cursor().copy("COPY circuit_changes (feature_id, new_address) FROM STDIN"
+                            " (FORMAT binary)") as copy:
+        copy.set_types(["int8", "int8"])
+        for row in rows:
+            copy.write_row((row.feature_id, row.address_feature_id))
+
+
 # A binary COPY row of two non-null BIGINTs, built by numpy in one go.
 _SEEN_ROW = np.dtype([("fields", ">i2"), ("len1", ">i4"), ("id", ">i8"), ("len2", ">i4"),
                       ("hash", ">i8")])

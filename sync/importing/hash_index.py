@@ -40,12 +40,46 @@ class HashIndex:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def positions(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(where each id is or would be, whether it is stored)."""
+        if len(self.ids) == 0:
+            return np.zeros(len(ids), dtype=np.intp), np.zeros(len(ids), dtype=bool)
+        at = np.minimum(np.searchsorted(self.ids, ids), len(self.ids) - 1)
+        return at, self.ids[at] == ids
+
     def changed(self, ids: np.ndarray, hashes: np.ndarray) -> np.ndarray:
         """Boolean mask: True where a feature is new or its hash differs from the stored one."""
         if len(self.ids) == 0:
             return np.ones(len(ids), dtype=bool)
-        at = np.searchsorted(self.ids, ids)
-        at_clipped = np.minimum(at, len(self.ids) - 1)
-        known = self.ids[at_clipped] == ids
-        changed: np.ndarray = ~known | (self.hashes[at_clipped] != hashes)
+        at, stored = self.positions(ids)
+        changed: np.ndarray = ~stored | (self.hashes[at] != hashes)
         return changed
+
+
+class SeenIds:
+    """The stored rows a scan has seen, and whether it saw an id twice: a byte per stored
+    row, plus the ids that were not stored (few, outside a first load).
+
+    The rows to retire and the need for a duplicate check come from here, not from joins and
+    groupings over every id in PostgreSQL: 4 s of a million-address re-sync, measured."""
+
+    def __init__(self, index: HashIndex) -> None:
+        self.index = index
+        self.seen = np.zeros(len(index), dtype=bool)
+        self.unstored: set[int] = set()
+        self.repeated = False
+
+    def add(self, ids: np.ndarray) -> None:
+        at, stored = self.index.positions(ids)
+        found = at[stored]
+        new = ids[~stored].tolist()
+        if (len(np.unique(ids)) < len(ids) or self.seen[found].any()
+                or not self.unstored.isdisjoint(new)):
+            self.repeated = True
+        self.seen[found] = True
+        self.unstored.update(new)
+
+    def vanished(self) -> list[int]:
+        """The stored ids the scan did not see."""
+        vanished: list[int] = self.index.ids[~self.seen].tolist()
+        return vanished

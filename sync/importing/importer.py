@@ -16,7 +16,7 @@ from gis.errors import UpstreamUnavailable
 from sync.importing import merge, staging
 from sync.importing.classify import PageResult, Reject
 from sync.importing.features import AddressRow, CircuitRow
-from sync.importing.hash_index import HashIndex
+from sync.importing.hash_index import HashIndex, SeenIds
 from sync.importing.pages import read_layer
 from sync.importing.runs import RunProgress
 from sync.iqgeo import IQGeoSettings
@@ -73,11 +73,12 @@ class Importer:
         if self.addresses_first_load:
             merge.defer_cell_counts(self.conn)
         self.conn.commit()
-        # Kinds whose scan may have listed an id in two batches. In a first load, only a
-        # batch that fell back to the upsert can have.
-        self.maybe_repeated = {kind for kind, first_load in (
-            ("address", self.addresses_first_load), ("circuit", self.circuits_first_load))
-            if not first_load}
+        self.first_load = {"address": self.addresses_first_load,
+                           "circuit": self.circuits_first_load}
+        # Kinds whose scan may have listed an id twice, with different content: in a first
+        # load, if a batch fell back to the upsert; else as `SeenIds` saw.
+        self.maybe_repeated: set[str] = set()
+        self.vanished: dict[str, list[int]] = {"address": [], "circuit": []}
         addresses = Layer("address", self.settings.address_type, "addresses",
                           "seen_addresses")
         circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits")
@@ -96,19 +97,30 @@ class Importer:
         self.progress.phase = phase
         self.progress.total_estimate = None
         self.report(self.progress)
-        index = HashIndex.load(self.conn, layer.table) if not self.force else HashIndex.empty()
+        stored = HashIndex.load(self.conn, layer.table)
         self.conn.commit()
+        # A first load has nothing to retire, and its repeats show in the merge.
+        seen = None if self.first_load[layer.kind] else SeenIds(stored)
         batch = Batch()
-        pages = read_layer(self.settings, layer.kind, layer.feature_type, index)
+        pages = read_layer(self.settings, layer.kind, layer.feature_type,
+                           HashIndex.empty() if self.force else stored)
         for page in pages:
             self._count_page(layer, page)
             self._absorb(page, batch)
+            if seen:
+                seen.add(np.concatenate([page.seen_ids, np.array(
+                    [r.feature_id for r in page.rejects if r.feature_id is not None],
+                    dtype=np.int64)]))
             if len(batch.rows) >= self.batch_size or batch.seen_count >= 8 * self.batch_size:
                 self._flush(layer, batch)
                 batch = Batch()
             self.report(self.progress)
         self._flush(layer, batch)
         self.report(self.progress)
+        if seen:
+            self.vanished[layer.kind] = seen.vanished()
+            if seen.repeated:
+                self.maybe_repeated.add(layer.kind)
 
     def _count_page(self, layer: Layer, page: PageResult) -> None:
         counts = self.progress.counts
@@ -154,7 +166,7 @@ class Importer:
             else:
                 merged = merge.write_circuits(self.conn, rows,  # type: ignore[arg-type]
                                               self.force, self.circuits_first_load)
-            if not merged.all_new:
+            if self.first_load[layer.kind] and not merged.all_new:
                 self.maybe_repeated.add(layer.kind)
         if layer.kind == "address":
             counts.unchanged += batch.read_unchanged
@@ -189,9 +201,8 @@ class Importer:
                                            "with different content", b"null")
                                     for fid in duplicates])
         self._refuse_empty_scan()
-        counts.retired = merge.retire_missing(self.conn, self.actor,
-                                              addresses=not self.addresses_first_load,
-                                              circuits=not self.circuits_first_load)
+        counts.retired = merge.retire_missing(self.conn, self.actor, self.vanished["address"],
+                                              self.vanished["circuit"])
         links = merge.update_links(self.conn, addresses_all_new=self.addresses_first_load)
         counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
         orphans = merge.orphan_circuits(self.conn)

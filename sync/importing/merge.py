@@ -133,8 +133,7 @@ WHERE a.retired
 RETIRE_ADDRESSES = """
 WITH retired AS (
     UPDATE addresses a SET retired = true, retired_at = now(), updated_at = now()
-    WHERE NOT a.retired
-      AND NOT EXISTS (SELECT 1 FROM seen_addresses s WHERE s.feature_id = a.feature_id)
+    WHERE a.feature_id = ANY(%(vanished)s) AND NOT a.retired
     RETURNING a.feature_id, a.status
 ), audit AS (
     INSERT INTO status_transitions (entity_type, entity_id, from_status, to_status, actor,
@@ -148,8 +147,7 @@ SELECT count(*) FROM retired
 RETIRE_CIRCUITS = """
 WITH retired AS (
     UPDATE circuits c SET retired = true, retired_at = now(), updated_at = now()
-    WHERE NOT c.retired
-      AND NOT EXISTS (SELECT 1 FROM seen_circuits s WHERE s.feature_id = c.feature_id)
+    WHERE c.feature_id = ANY(%(vanished)s) AND NOT c.retired
     RETURNING c.feature_id, c.address_feature_id
 )
 INSERT INTO circuit_changes (feature_id, old_address, new_address)
@@ -267,20 +265,12 @@ def merge_addresses(conn: Conn, actor: str, force: bool = False,
     return Merged(int(row[0]), int(row[1]), all_new=False)  # type: ignore[call-overload]
 
 
-def retire_missing(conn: Conn, actor: str, addresses: bool = True,
-                   circuits: bool = True) -> int:
-    """Retire (never delete) what this complete scan did not see; returns addresses retired.
-
-    A table that was empty when the run began holds only what this scan saw: it is
-    skipped."""
-    retired = 0
-    if circuits:
-        conn.execute("ANALYZE seen_circuits")
-        conn.execute(RETIRE_CIRCUITS)
-    if addresses:
-        conn.execute("ANALYZE seen_addresses")
-        retired = _count(conn, RETIRE_ADDRESSES, {"actor": actor})
-    return retired
+def retire_missing(conn: Conn, actor: str, addresses: list[int],
+                   circuits: list[int]) -> int:
+    """Retire (never delete) the rows a complete scan did not see; returns addresses
+    retired."""
+    conn.execute(RETIRE_CIRCUITS, {"vanished": circuits})
+    return _count(conn, RETIRE_ADDRESSES, {"actor": actor, "vanished": addresses})
 
 
 def update_links(conn: Conn, addresses_all_new: bool) -> LinkCounts:

@@ -183,7 +183,7 @@ WHERE ch.old_address IS DISTINCT FROM ch.new_address
 """
 
 ORPHAN_CIRCUITS = """
-SELECT c.feature_id, c.address_ref FROM circuits c
+SELECT c.feature_id, c.address_ref, c.address_feature_id IS NOT NULL FROM circuits c
 WHERE NOT c.retired AND c.address_ref IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM addresses a
                   WHERE a.feature_id = c.address_feature_id AND NOT a.retired)
@@ -286,8 +286,16 @@ def update_links(conn: Conn, addresses_all_new: bool) -> LinkCounts:
     return LinkCounts(linked=int(row[0]), unlinked=int(row[1]))  # type: ignore[call-overload]
 
 
-def orphan_circuits(conn: Conn) -> list[tuple[int, str]]:
-    return [(int(r[0]), str(r[1])) for r in conn.execute(ORPHAN_CIRCUITS)]  # type: ignore[call-overload]
+@dataclass
+class Orphan:
+    feature_id: int
+    address_ref: str
+    address_id_parsed: bool  # the reference names an id; no live address has it
+
+
+def orphan_circuits(conn: Conn) -> list[Orphan]:
+    return [Orphan(int(r[0]), str(r[1]), bool(r[2]))  # type: ignore[call-overload]
+            for r in conn.execute(ORPHAN_CIRCUITS)]
 
 
 def conflicting_duplicates(conn: Conn, seen_table: str) -> list[int]:

@@ -214,6 +214,21 @@ def test_circuits_link_to_addresses(sim, database_url, engine):
     assert without and address(engine, without[0])["circuit_id"] is None
 
 
+def test_a_first_load_counts_links_and_orphans_as_a_later_run_would(sim, database_url,
+                                                                     engine):
+    circuits = sim[0].circuits
+    for fid, ref in ((3, "999999"), (5, "address/not-a-number"), (6, "")):
+        planted = circuits.get(fid)
+        planted["properties"]["address"] = ref
+        circuits.put(planted)
+    result = run_sync(database_url, sim[1])
+    with engine.connect() as conn:
+        linked = conn.execute(text("SELECT count(*) FROM address_circuits")).scalar()
+    assert result.counts.circuits_linked == linked > 100
+    assert result.counts.circuits_orphaned == 2
+    assert set(quarantine(engine)) == {"3", "5"}
+
+
 def test_circuit_relink_unlink_and_unknown_address(sim, database_url, engine):
     circuits = sim[0].circuits
     for fid in (1, 2, 4):

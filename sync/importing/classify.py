@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 
 from sync.importing.features import (
+    CONTENT_HASH,
+    FEATURE_ID,
     AddressMapping,
     AddressRow,
     CircuitMapping,
@@ -81,8 +83,8 @@ def classify_page(page: list[Feature], mapping: Mapping, index: HashIndex) -> Pa
         except Rejected as error:
             rejects.append(reject(candidates[position], str(error)))
     unchanged = ~changed
-    seen_ids = np.concatenate([ids[unchanged], np.array([r.feature_id for r in rows],
+    seen_ids = np.concatenate([ids[unchanged], np.array([r[FEATURE_ID] for r in rows],
                                                          dtype=np.int64)])
-    seen_hashes = np.concatenate([hashes[unchanged], np.array([r.content_hash for r in rows],
+    seen_hashes = np.concatenate([hashes[unchanged], np.array([r[CONTENT_HASH] for r in rows],
                                                               dtype=np.int64)])
     return PageResult(len(page), rows, seen_ids, seen_hashes, int(unchanged.sum()), rejects)

@@ -15,7 +15,13 @@ from psycopg import Connection
 from gis.errors import UpstreamUnavailable
 from sync.importing import merge, staging
 from sync.importing.classify import PageResult, Reject
-from sync.importing.features import AddressRow, CircuitRow
+from sync.importing.features import (
+    CIRCUIT_ADDRESS_ID,
+    CONTENT_HASH,
+    FEATURE_ID,
+    AddressRow,
+    CircuitRow,
+)
 from sync.importing.hash_index import HashIndex, SeenIds
 from sync.importing.pages import read_layer
 from sync.importing.runs import RunProgress
@@ -141,11 +147,11 @@ class Importer:
         for rejected in page.rejects:
             self._reject(batch, rejected)
         for row in page.rows:
-            earlier = batch.rows.get(row.feature_id)
+            earlier = batch.rows.get(row[FEATURE_ID])
             if earlier is None:
-                batch.rows[row.feature_id] = row
-            elif earlier.content_hash != row.content_hash:
-                self._reject(batch, Reject(row.feature_id, "feature id seen twice in one scan "
+                batch.rows[row[FEATURE_ID]] = row
+            elif earlier[CONTENT_HASH] != row[CONTENT_HASH]:
+                self._reject(batch, Reject(row[FEATURE_ID], "feature id seen twice in one scan "
                                            "with different content; the first was kept", b"null"))
 
     def _reject(self, batch: Batch, rejected: Reject) -> None:
@@ -168,7 +174,7 @@ class Importer:
                 merged = merge.write_circuits(self.conn, rows,  # type: ignore[arg-type]
                                               self.force, self.circuits_first_load)
                 self.circuits_with_address += sum(
-                    row.address_feature_id is not None for row in rows)  # type: ignore[union-attr]
+                    row[CIRCUIT_ADDRESS_ID] is not None for row in rows)
             if self.first_load[layer.kind] and not merged.all_new:
                 self.maybe_repeated.add(layer.kind)
         if layer.kind == "address":

@@ -5,7 +5,14 @@ from collections.abc import Sequence
 import numpy as np
 from psycopg import Connection
 
-from sync.importing.features import AddressRow, CircuitRow
+from sync.importing.features import (
+    CIRCUIT_ADDRESS_ID,
+    CIRCUIT_PROPERTIES,
+    CONTENT_HASH,
+    FEATURE_ID,
+    AddressRow,
+    CircuitRow,
+)
 
 Conn = Connection[tuple[object, ...]]
 
@@ -59,12 +66,13 @@ def copy_new_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
         # jsonb's binary form is a version byte then the JSON text; sent as such.
         copy.set_types(["int8", "text", "text", "int8", "bytea", "int8"])
         for row in sorted(rows):
-            copy.write_row((*row[:4], b"\x01" + row.properties.encode(), row.content_hash))
+            copy.write_row((*row[:CIRCUIT_PROPERTIES],
+                            b"\x01" + row[CIRCUIT_PROPERTIES].encode(), row[CONTENT_HASH]))
     with conn.cursor().copy("COPY circuit_changes (feature_id, new_address) FROM STDIN"
                             " (FORMAT binary)") as copy:
         copy.set_types(["int8", "int8"])
         for row in rows:
-            copy.write_row((row.feature_id, row.address_feature_id))
+            copy.write_row((row[FEATURE_ID], row[CIRCUIT_ADDRESS_ID]))
 
 
 # A binary COPY row of two non-null BIGINTs, built by numpy in one go.

@@ -64,7 +64,7 @@ def test_a_page_with_members_that_are_not_objects_still_decodes():
     features, total = decode_page(content, "address")
     assert total is None and features[1:3] == [5, None]
     result = classify_page(features, AddressMapping(IQGeoSettings()), HashIndex.empty())
-    assert sorted(r.feature_id for r in result.rows) == [1, 2]
+    assert sorted(r[0] for r in result.rows) == [1, 2]
     assert [(r.feature_id, r.payload) for r in result.rejects] == [(None, b"5"),
                                                                    (None, b"null")]
     assert all("unreadable" in r.reason for r in result.rejects)

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.usefixtures("committed")
 
 
 def circuit(feature_id: int, address: int, name: str = "C") -> CircuitRow:
-    return CircuitRow(feature_id, f"{name}-{feature_id}", str(address), address,
+    return (feature_id, f"{name}-{feature_id}", str(address), address,
                       '{"status": "Planned"}', hash((feature_id, name)))
 
 

@@ -85,14 +85,18 @@ class Importer:
         # load, if a batch fell back to the upsert; else as `SeenIds` saw.
         self.maybe_repeated: set[str] = set()
         self.vanished: dict[str, list[int]] = {"address": [], "circuit": []}
+        self.circuits_stored = 0  # live circuits when the scan began
+        self.circuits_written = 0
         self.circuits_with_address = 0  # circuits written that name an address id
         addresses = Layer("address", self.settings.address_type, "addresses",
                           "seen_addresses")
         circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits")
         self._scan(circuits, "circuits")
-        # The address merge looks circuits up by address, by index and with fresh statistics.
+        # The address merge looks circuits up by address, by index and with fresh statistics
+        # when many were written (else the statistics are still good, and autovacuum's).
         merge.restore_indexes(self.conn, "circuits")
-        self.conn.execute("ANALYZE circuits")
+        if self.circuits_written > self.circuits_stored // 10:
+            self.conn.execute("ANALYZE circuits")
         if self.addresses_first_load:
             merge.list_first_circuits(self.conn)
         self.conn.commit()
@@ -105,6 +109,8 @@ class Importer:
         self.progress.total_estimate = None
         self.report(self.progress)
         stored = HashIndex.load(self.conn, layer.table)
+        if layer.kind == "circuit":
+            self.circuits_stored = len(stored)
         self.conn.commit()
         # A first load has nothing to retire, and its repeats show in the merge.
         seen = None if self.first_load[layer.kind] else SeenIds(stored)
@@ -173,6 +179,7 @@ class Importer:
             else:
                 merged = merge.write_circuits(self.conn, rows,  # type: ignore[arg-type]
                                               self.force, self.circuits_first_load)
+                self.circuits_written += len(rows)
                 self.circuits_with_address += sum(
                     row[CIRCUIT_ADDRESS_ID] is not None for row in rows)
             if self.first_load[layer.kind] and not merged.all_new:

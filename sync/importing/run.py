@@ -78,5 +78,7 @@ def execute_sync(lock: RunLock, run_id: int, database_url: str, settings: IQGeoS
 def run_sync(database_url: str, settings: IQGeoSettings, full: bool = False,
              started_by: str = "cli", on_progress: Callable[[RunProgress], None] | None = None
              ) -> SyncResult:
+    """Run an import now. Pages are read in reader processes, which import the caller's main
+    module: a script calling this needs the usual `if __name__ == "__main__":` guard."""
     lock, run_id = start_sync(database_url, full, started_by)
     return execute_sync(lock, run_id, database_url, settings, full, on_progress)

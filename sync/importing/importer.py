@@ -121,9 +121,7 @@ class Importer:
             self._count_page(layer, page)
             self._absorb(page, batch)
             if seen:
-                seen.add(np.concatenate([page.seen_ids, np.array(
-                    [r.feature_id for r in page.rejects if r.feature_id is not None],
-                    dtype=np.int64)]))
+                seen.add(_ids_listed(page))
             if len(batch.rows) >= self.batch_size or batch.seen_count >= 8 * self.batch_size:
                 self._flush(layer, batch)
                 batch = Batch()
@@ -249,6 +247,12 @@ class Importer:
                 f"{live[0]} addresses (check IQGEO_ADDRESS_TYPE and the user's rights)"
             )
 
+
+
+def _ids_listed(page: PageResult) -> np.ndarray:
+    """Every id a page listed, valid or not: an invalid feature has not vanished."""
+    rejected = [r.feature_id for r in page.rejects if r.feature_id is not None]
+    return np.concatenate([page.seen_ids, np.array(rejected, dtype=np.int64)])
 
 
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:

@@ -118,9 +118,9 @@ WITH merged AS (
 SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged
 """
 
-INSERT_ADDRESSES = (f"""INSERT INTO addresses ({ADDRESS_COLUMNS})
+INSERT_ADDRESSES = f"""INSERT INTO addresses ({ADDRESS_COLUMNS})
     {STAGED_ADDRESSES}
-    {FIRST_CIRCUIT_JOIN}""",)
+    {FIRST_CIRCUIT_JOIN}"""
 
 # Addresses that come back after being retired get their return recorded.
 RECORD_UNRETIRED = """
@@ -215,16 +215,15 @@ def _count(conn: Conn, query: str, params: dict[str, object] | None = None) -> i
     return int(row[0]) if row else 0  # type: ignore[call-overload]
 
 
-def _insert_new(conn: Conn, statements: tuple[LiteralString, ...]) -> int | None:
-    """Rows inserted by plain INSERTs of the staged rows, or None if one was there already.
+def _insert_new(conn: Conn, statement: LiteralString) -> int | None:
+    """Rows inserted by a plain INSERT of the staged rows, or None if one was there already.
 
     Into a table that was empty when the run began, nearly every row is new; a feature id
     listed twice across pages (IQGeo's paging allows it) makes the INSERT fail, and the
     batch is then merged as an upsert."""
     try:
         with conn.transaction():
-            counts = [conn.execute(statement).rowcount for statement in statements]
-        return counts[0]
+            return conn.execute(statement).rowcount
     except UniqueViolation:
         return None
 

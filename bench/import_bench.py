@@ -5,7 +5,8 @@ alone, and the addresses and circuits (the two layers the import reads).
 
     .venv/bin/python bench/import_bench.py --addresses 1000000
 
-Prints features/s for each step and the peak memory of the import process.
+Prints features/s for each step and the peak memory of the largest import process (the
+importer or one of its reader processes).
 """
 
 import argparse
@@ -131,7 +132,7 @@ def main() -> None:
         print(f"full import      {full:8.2f} s  {n / full:10,.0f} addresses/s  "
               f"{(n + circuits) / full:10,.0f} features/s (addresses + circuits)")
         print(f"                 {summary_line(output)}")
-        print(f"                 peak memory of the import process: {peak_mb:,.0f} MB")
+        print(f"                 peak memory of the largest import process: {peak_mb:,.0f} MB")
 
         revised = httpx.post(iqgeo_url + "/_sim/revise", timeout=600, json={
             "seed": 1, "change_fraction": 0.01, "remove_fraction": 0.001}).json()

@@ -1,6 +1,7 @@
 """Session-local staging tables, filled with binary COPY."""
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 import numpy as np
 from psycopg import Connection
@@ -65,7 +66,7 @@ def copy_new_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
                             " properties, content_hash) FROM STDIN (FORMAT binary)") as copy:
         # jsonb's binary form is a version byte then the JSON text; sent as such.
         copy.set_types(["int8", "text", "text", "int8", "bytea", "int8"])
-        for row in sorted(rows):
+        for row in sorted(rows, key=itemgetter(FEATURE_ID)):
             copy.write_row((*row[:CIRCUIT_PROPERTIES],
                             b"\x01" + row[CIRCUIT_PROPERTIES].encode(), row[CONTENT_HASH]))
     with conn.cursor().copy("COPY circuit_changes (feature_id, new_address) FROM STDIN"

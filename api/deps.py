@@ -19,7 +19,8 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """One session per request, committed when the route returns without error."""
+    """One session per request, committed when the route returns without error and before
+    the reply is sent (see SessionDep)."""
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -31,7 +32,10 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs when the route returns, before the reply goes out. With
+# FastAPI's default the commit came after the reply was sent, so a client's next request
+# could miss what the reply had confirmed, and a failed commit was reported as a success.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]

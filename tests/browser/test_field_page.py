@@ -100,6 +100,7 @@ def test_a_technician_completes_a_work_order_from_a_phone(live_server, job, engi
         expect(page.locator("[data-task='3'] .status")).to_have_text("done")
         page.locator("[data-task='4'] input[name=signed_by]").fill("A. Customer")
         page.locator("[data-task='4'] form[data-kind=signature] button").click()
+        expect(page.locator("#flash")).to_have_text("Saved")
         expect(page.locator("[data-task='4'] ul.evidence li")).to_have_count(1)
         page.locator("[data-task='4'] button.done").click()
         expect(page.locator("#flash")).to_have_text("Work order completed. Thank you!")

@@ -34,9 +34,11 @@ class Rejected(ValueError):
 # lon, lat, gis_attributes (JSON text), content_hash.
 AddressRow = tuple[int, str | None, str | None, str | None, str | None, str | None,
                    str | None, float, float, str, int]
-# Circuits: feature_id, name, address_ref, address_feature_id, properties (JSON text),
-# content_hash.
-CircuitRow = tuple[int, str | None, str | None, int | None, str, int]
+# Circuits: feature_id, name, address_ref, address_feature_id, properties (jsonb's binary
+# form: a version byte, then the JSON text), content_hash. The columns of `circuits` in
+# that order, so a first load copies them in as they come.
+CircuitRow = tuple[int, str | None, str | None, int | None, bytes, int]
+JSONB_VERSION: Final = b"\x01"
 FEATURE_ID: Final = 0  # in either kind of row
 CONTENT_HASH: Final = -1
 CIRCUIT_ADDRESS_ID: Final = 3
@@ -201,4 +203,4 @@ class CircuitMapping(_Mapping):
         extras = {n: v for n, v in zip(self.extras, extra_values, strict=True) if n in props}
         ref_text = _text(ref) or None
         return (fid, _text(name), ref_text, parse_address_ref(ref_text),
-                orjson.dumps(extras).decode(), fingerprint)
+                JSONB_VERSION + orjson.dumps(extras), fingerprint)

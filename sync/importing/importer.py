@@ -13,7 +13,7 @@ import numpy as np
 from psycopg import Connection
 
 from gis.errors import UpstreamUnavailable
-from sync.importing import merge, staging
+from sync.importing import deferral, merge, staging
 from sync.importing.classify import PageResult, Reject
 from sync.importing.features import (
     CIRCUIT_ADDRESS_ID,
@@ -73,11 +73,11 @@ class Importer:
         # session's buffers, 8 MB by default: a million-row list would be read from disk.
         self.conn.execute("SET temp_buffers = '256MB'")
         staging.create_staging(self.conn)
-        merge.restore_indexes(self.conn)  # left deferred by a run that died
-        self.circuits_first_load = merge.defer_indexes_if_empty(self.conn, "circuits")
-        self.addresses_first_load = merge.defer_indexes_if_empty(self.conn, "addresses")
+        deferral.restore(self.conn)  # left deferred by a run that died
+        self.circuits_first_load = deferral.defer_indexes_if_empty(self.conn, "circuits")
+        self.addresses_first_load = deferral.defer_indexes_if_empty(self.conn, "addresses")
         if self.addresses_first_load:
-            merge.defer_cell_counts(self.conn)
+            deferral.defer_cell_counts(self.conn)
         self.conn.commit()
         self.first_load = {"address": self.addresses_first_load,
                            "circuit": self.circuits_first_load}
@@ -94,7 +94,7 @@ class Importer:
         self._scan(circuits, "circuits")
         # The address merge looks circuits up by address, by index and with fresh statistics
         # when many were written (else the statistics are still good, and autovacuum's).
-        merge.restore_indexes(self.conn, "circuits")
+        deferral.restore(self.conn, "circuits")
         if self.circuits_written > self.circuits_stored // 10:
             self.conn.execute("ANALYZE circuits")
         if self.addresses_first_load:
@@ -228,13 +228,15 @@ class Importer:
             counts.circuits_linked = self.circuits_with_address - sum(
                 o.address_id_parsed for o in orphans)
         else:
+            if self.circuits_first_load:
+                merge.note_first_load_changes(self.conn)
             links = merge.update_links(self.conn, addresses_all_new=self.addresses_first_load)
             counts.circuits_linked, counts.circuits_unlinked = links.linked, links.unlinked
+        self.conn.commit()
         if self.addresses_first_load:
             self.progress.phase = "indexing"
             self.report(self.progress)
-        merge.restore_indexes(self.conn)
-        self.conn.commit()
+        deferral.restore(self.conn)
         self.progress.phase = "done"
 
     def _refuse_empty_scan(self) -> None:
@@ -246,7 +248,6 @@ class Importer:
                 f"IQGeo returned no {self.settings.address_type} features; refusing to retire "
                 f"{live[0]} addresses (check IQGEO_ADDRESS_TYPE and the user's rights)"
             )
-
 
 
 def _ids_listed(page: PageResult) -> np.ndarray:

@@ -5,43 +5,16 @@ writes nothing and moves no `updated_at`. Circuits are merged before addresses, 
 changed address gets its Circuit property in the same statement that writes it.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import LiteralString, cast
+from typing import LiteralString
 
-from psycopg import Connection, sql
+from psycopg import Connection
 from psycopg.errors import UniqueViolation
 
-from gis.tiles import RECOUNT_ADDRESS_CELLS
 from sync.importing import staging
 from sync.importing.features import CircuitRow
 
 Conn = Connection[tuple[object, ...]]
-
-# The secondary indexes of a table (not its primary key or unique constraints, which the
-# merge needs), recorded as they are dropped.
-DEFER_INDEXES = """
-INSERT INTO deferred_indexes (index_name, table_name, definition)
-SELECT i.indexname, i.tablename, i.indexdef
-FROM pg_indexes i
-JOIN pg_index x ON x.indexrelid = format('%%I.%%I', i.schemaname, i.indexname)::regclass
-WHERE i.schemaname = current_schema() AND i.tablename = %(table)s AND NOT x.indisunique
-ON CONFLICT (index_name) DO NOTHING
-RETURNING index_name
-"""
-
-# The map's cell counts (migration 0007) are kept by a trigger on every insert. A first
-# load turns it off and counts every cell once at the end: a third of the cost of writing
-# the addresses, measured. The recount is recorded like an index, so a run that dies has it
-# done by the next one.
-CELLS_TRIGGER = "address_cells_insert"
-RECOUNT_CELLS = f"ALTER TABLE addresses ENABLE TRIGGER {CELLS_TRIGGER}; {RECOUNT_ADDRESS_CELLS}"
-
-RESTORE_INDEXES = """
-DELETE FROM deferred_indexes
-WHERE %(table)s::text IS NULL OR table_name = %(table)s::text
-RETURNING definition
-"""
 
 # Written only when the content changed.
 UPSERT_CIRCUITS = """
@@ -51,7 +24,7 @@ WITH before AS (
 ), merged AS (
     INSERT INTO circuits AS c (feature_id, name, address_ref, address_feature_id, properties,
         content_hash)
-    SELECT feature_id, name, address_ref, address_feature_id, properties::jsonb, content_hash
+    SELECT feature_id, name, address_ref, address_feature_id, properties, content_hash
     FROM stage_circuits
     ON CONFLICT (feature_id) DO UPDATE SET
         name = EXCLUDED.name, address_ref = EXCLUDED.address_ref,
@@ -70,17 +43,18 @@ SELECT count(*) FROM merged
 
 # The Circuit property of an address is its lowest-numbered live circuit: looked up per
 # staged address, or, when every address is new, in a list of all of them made once. Both
-# are index lookups (LIMIT 1 keeps them so) in feature id order: a hash join would read the
-# whole list once per batch, 40 times in a million-address load.
+# are index lookups in feature id order: a hash join would read the whole list once per
+# batch, 40 times in a million-address load. The list is keyed by address, so a plain join
+# does (see FIRST_CIRCUIT_BY_INDEX); a LATERAL subquery with LIMIT cost 3.6 us a row more.
 FIRST_CIRCUIT_LOOKUP = """LEFT JOIN LATERAL (
         SELECT c.feature_id, c.name FROM circuits c
         WHERE c.address_feature_id = s.feature_id AND NOT c.retired
         ORDER BY c.feature_id LIMIT 1
     ) first_circuit ON true"""
-FIRST_CIRCUIT_JOIN = """LEFT JOIN LATERAL (
-        SELECT f.feature_id, f.name FROM first_circuits f
-        WHERE f.address_feature_id = s.feature_id LIMIT 1
-    ) first_circuit ON true"""
+FIRST_CIRCUIT_JOIN = """LEFT JOIN first_circuits first_circuit
+        ON first_circuit.address_feature_id = s.feature_id"""
+# For the rest of the batch's transaction: the join above as a nested loop over the index.
+FIRST_CIRCUIT_BY_INDEX = "SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off"
 LIST_FIRST_CIRCUITS = """
 CREATE TEMP TABLE IF NOT EXISTS first_circuits (
     address_feature_id bigint PRIMARY KEY, feature_id bigint, name text
@@ -228,10 +202,11 @@ def _insert_new(conn: Conn, statement: LiteralString) -> int | None:
         return None
 
 
-def write_circuits(conn: Conn, rows: Sequence[CircuitRow], force: bool = False,
+def write_circuits(conn: Conn, rows: list[CircuitRow], force: bool = False,
                    insert_first: bool = False) -> Merged:
-    """Circuits written from `rows`, each noted in circuit_changes. With `insert_first` (the
-    table was empty when the run began), copied straight in unless one is there already."""
+    """Circuits written from `rows`. With `insert_first` (the table was empty when the run
+    began), copied straight in unless one is there already, and noted in circuit_changes
+    only by `note_first_load_changes`; otherwise each is noted as it is written."""
     if insert_first:
         try:
             with conn.transaction():
@@ -243,9 +218,16 @@ def write_circuits(conn: Conn, rows: Sequence[CircuitRow], force: bool = False,
     return Merged(_count(conn, UPSERT_CIRCUITS, {"force": force}), 0, all_new=False)
 
 
+def note_first_load_changes(conn: Conn) -> None:
+    """A first load of circuits changed every circuit, from no address to its own."""
+    conn.execute("TRUNCATE circuit_changes")
+    conn.execute("INSERT INTO circuit_changes (feature_id, new_address)"
+                 " SELECT feature_id, address_feature_id FROM circuits")
+
+
 def list_first_circuits(conn: Conn) -> None:
-    """Each address's Circuit property, once, for a load where every address is new: one
-    hash join per batch instead of an index lookup per address (a third of the merge)."""
+    """Each address's Circuit property, once, for a load where every address is new: a
+    lookup in this list (one row per address) is a third cheaper than one in circuits."""
     conn.execute(LIST_FIRST_CIRCUITS)
 
 
@@ -254,6 +236,8 @@ def merge_addresses(conn: Conn, actor: str, force: bool = False,
     """Rows inserted and updated from stage_addresses; `force` rewrites unchanged rows too.
 
     `first_load`: the table was empty when the run began, and `list_first_circuits` ran."""
+    if first_load:
+        conn.execute(FIRST_CIRCUIT_BY_INDEX)
     inserted = _insert_new(conn, INSERT_ADDRESSES) if first_load else None
     if inserted is not None:
         return Merged(inserted, 0, all_new=True)
@@ -301,37 +285,3 @@ def conflicting_duplicates(conn: Conn, seen_table: str) -> list[int]:
     assert seen_table in ("seen_addresses", "seen_circuits")
     query = CONFLICTING_DUPLICATES.format(table=seen_table)
     return [int(r[0]) for r in conn.execute(query)]  # type: ignore[call-overload]
-
-
-def defer_indexes_if_empty(conn: Conn, table: str) -> bool:
-    """Drop the secondary indexes of an empty table before a first load, recording them.
-
-    Maintaining six indexes (two GiST, three on expressions) row by row made the first
-    load of addresses five times slower than building them once at the end. Returns
-    whether the table was empty."""
-    assert table in ("addresses", "circuits")
-    empty = conn.execute(sql.SQL("SELECT NOT EXISTS (SELECT 1 FROM {})").format(
-        sql.Identifier(table))).fetchone() == (True,)
-    if not empty:
-        return False
-    deferred = conn.execute(DEFER_INDEXES, {"table": table}).fetchall()
-    for (name,) in deferred:
-        conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(str(name))))
-    return True
-
-
-def defer_cell_counts(conn: Conn) -> None:
-    """Turn the address cell trigger off until `restore_indexes`; for a first load only."""
-    conn.execute("INSERT INTO deferred_indexes (index_name, table_name, definition)"
-                 " VALUES (%s, 'addresses', %s) ON CONFLICT (index_name) DO NOTHING",
-                 (CELLS_TRIGGER, RECOUNT_CELLS))
-    conn.execute(f"ALTER TABLE addresses DISABLE TRIGGER {CELLS_TRIGGER}")
-
-
-def restore_indexes(conn: Conn, table: str | None = None) -> None:
-    """Build again the indexes deferred for `table` (every table when None), by this run
-    or by one that died before it could."""
-    restored = conn.execute(RESTORE_INDEXES, {"table": table}).fetchall()
-    conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
-    for (definition,) in restored:
-        conn.execute(cast(LiteralString, definition))  # written by PostgreSQL itself

@@ -6,14 +6,7 @@ from operator import itemgetter
 import numpy as np
 from psycopg import Connection
 
-from sync.importing.features import (
-    CIRCUIT_ADDRESS_ID,
-    CIRCUIT_PROPERTIES,
-    CONTENT_HASH,
-    FEATURE_ID,
-    AddressRow,
-    CircuitRow,
-)
+from sync.importing.features import FEATURE_ID, AddressRow, CircuitRow
 
 Conn = Connection[tuple[object, ...]]
 
@@ -25,7 +18,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_addresses (
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_circuits (
     feature_id bigint, name text, address_ref text, address_feature_id bigint,
-    properties text, content_hash bigint
+    properties jsonb, content_hash bigint
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS seen_addresses (feature_id bigint, content_hash bigint);
 CREATE TEMP TABLE IF NOT EXISTS seen_circuits (feature_id bigint, content_hash bigint);
@@ -37,7 +30,8 @@ TRUNCATE seen_addresses, seen_circuits, circuit_changes;
 
 _ADDRESS_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "float8",
                   "text", "int8"]
-_CIRCUIT_TYPES = ["int8", "text", "text", "int8", "text", "int8"]
+# A circuit's properties are sent as bytes already in jsonb's binary form.
+_CIRCUIT_TYPES = ["int8", "text", "text", "int8", "bytea", "int8"]
 
 
 def create_staging(conn: Conn) -> None:
@@ -58,22 +52,16 @@ def copy_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
             copy.write_row(row)
 
 
-def copy_new_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
-    """COPY circuits straight into their table, in id order, each noted in circuit_changes as
-    linked to its address: for a first load, where staging and merging cost a third more.
-    A circuit already in the table fails the COPY with UniqueViolation."""
+def copy_new_circuits(conn: Conn, rows: list[CircuitRow]) -> None:
+    """COPY circuits straight into their table, in id order (sorting `rows`): for a first
+    load, where staging and merging cost a third more. A circuit already in the table fails
+    the COPY with UniqueViolation."""
+    rows.sort(key=itemgetter(FEATURE_ID))
     with conn.cursor().copy("COPY circuits (feature_id, name, address_ref, address_feature_id,"
                             " properties, content_hash) FROM STDIN (FORMAT binary)") as copy:
-        # jsonb's binary form is a version byte then the JSON text; sent as such.
-        copy.set_types(["int8", "text", "text", "int8", "bytea", "int8"])
-        for row in sorted(rows, key=itemgetter(FEATURE_ID)):
-            copy.write_row((*row[:CIRCUIT_PROPERTIES],
-                            b"\x01" + row[CIRCUIT_PROPERTIES].encode(), row[CONTENT_HASH]))
-    with conn.cursor().copy("COPY circuit_changes (feature_id, new_address) FROM STDIN"
-                            " (FORMAT binary)") as copy:
-        copy.set_types(["int8", "int8"])
+        copy.set_types(_CIRCUIT_TYPES)
         for row in rows:
-            copy.write_row((row[FEATURE_ID], row[CIRCUIT_ADDRESS_ID]))
+            copy.write_row(row)
 
 
 # A binary COPY row of two non-null BIGINTs, built by numpy in one go.

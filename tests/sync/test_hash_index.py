@@ -34,3 +34,18 @@ def test_changed_marks_new_and_altered_features():
     index = stored()
     assert index.changed(ids(10, 20, 50), ids(1, 9, 5)).tolist() == [False, True, True]
     assert HashIndex.empty().changed(ids(10), ids(1)).tolist() == [True]
+
+
+def test_positions_agree_with_a_plain_binary_search():
+    generator = np.random.default_rng(7)
+    for size in (0, 1, 15, 16, 17, 1000, 4099):
+        stored_ids = np.unique(generator.integers(1, 10 * size + 10, size))
+        index = HashIndex(stored_ids, stored_ids)
+        asked = np.concatenate([generator.integers(0, 10 * size + 20, 500), stored_ids])
+        at, found = index.positions(asked)
+        if len(stored_ids) == 0:
+            assert not found.any()
+            continue
+        plain = np.minimum(np.searchsorted(stored_ids, asked), len(stored_ids) - 1)
+        assert at.tolist() == plain.tolist(), size
+        assert found.tolist() == (stored_ids[plain] == asked).tolist()

@@ -79,7 +79,7 @@ def classify_page(page: list[Feature], mapping: Mapping, index: HashIndex) -> Pa
     for position in np.flatnonzero(changed).tolist():
         try:
             rows.append(mapping.row(candidates[position], values[position],
-                                    fingerprints[position]))
+                                    fingerprints[position], int(ids[position])))
         except Rejected as error:
             rejects.append(reject(candidates[position], str(error)))
     unchanged = ~changed

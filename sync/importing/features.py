@@ -31,9 +31,9 @@ class Rejected(ValueError):
 # A row is a plain tuple in its staging table's column order: cheap to build, to pickle
 # out of a reader process (a NamedTuple took 0.8 us a row to pickle, a tuple 0.1) and to
 # COPY. Addresses: feature_id, name, street_number, street_name, city, postcode, building,
-# lon, lat, gis_attributes (JSON text), content_hash.
+# lon, lat, gis_attributes (jsonb's binary form, as below), content_hash.
 AddressRow = tuple[int, str | None, str | None, str | None, str | None, str | None,
-                   str | None, float, float, str, int]
+                   str | None, float, float, bytes, int]
 # Circuits: feature_id, name, address_ref, address_feature_id, properties (jsonb's binary
 # form: a version byte, then the JSON text), content_hash. The columns of `circuits` in
 # that order, so a first load copies them in as they come.
@@ -42,7 +42,6 @@ JSONB_VERSION: Final = b"\x01"
 FEATURE_ID: Final = 0  # in either kind of row
 CONTENT_HASH: Final = -1
 CIRCUIT_ADDRESS_ID: Final = 3
-CIRCUIT_PROPERTIES: Final = 4
 
 
 def content_hash(values: Any) -> int:
@@ -158,8 +157,10 @@ class AddressMapping(_Mapping):
         values = self.values(feature) if values is None else values
         return content_hash((values, feature.get("geometry"), feature.get("crs")))
 
-    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int) -> AddressRow:
-        fid = feature_id_of(feature)
+    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int,
+            fid: int = 0) -> AddressRow:
+        """`fid`: the feature's id when already checked, else 0."""
+        fid = fid or feature_id_of(feature)
         lon, lat = point_of(feature)
         texts = values[:len(ADDRESS_COLUMNS)]
         if not set(map(type, texts)) <= _TEXT_TYPES:
@@ -167,7 +168,7 @@ class AddressMapping(_Mapping):
         props = feature.get("properties") or {}
         extras = {n: v for n, v in zip(self.extras, values[len(ADDRESS_COLUMNS):], strict=True)
                   if n in props}
-        return (fid, *texts, lon, lat, orjson.dumps(extras).decode(), fingerprint)
+        return (fid, *texts, lon, lat, JSONB_VERSION + orjson.dumps(extras), fingerprint)
 
 
 def parse_address_ref(value: Any) -> int | None:
@@ -196,8 +197,9 @@ class CircuitMapping(_Mapping):
     def fingerprint(self, feature: Feature, values: tuple[Any, ...] | None = None) -> int:
         return content_hash(self.values(feature) if values is None else values)
 
-    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int) -> CircuitRow:
-        fid = feature_id_of(feature)
+    def row(self, feature: Feature, values: tuple[Any, ...], fingerprint: int,
+            fid: int = 0) -> CircuitRow:
+        fid = fid or feature_id_of(feature)
         name, ref, *extra_values = values
         props = feature.get("properties") or {}
         extras = {n: v for n, v in zip(self.extras, extra_values, strict=True) if n in props}

@@ -71,7 +71,7 @@ ADDRESS_COLUMNS = """feature_id, name, street_number, street_name, city, postcod
         building, location, gis_attributes, content_hash, circuit_id, circuit_name"""
 STAGED_ADDRESSES = """SELECT s.feature_id, s.name, s.street_number, s.street_name, s.city,
            s.postcode, s.building, ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326),
-           s.gis_attributes::jsonb, s.content_hash, first_circuit.feature_id, first_circuit.name
+           s.gis_attributes, s.content_hash, first_circuit.feature_id, first_circuit.name
     FROM (SELECT * FROM stage_addresses ORDER BY feature_id) s"""
 
 UPSERT_ADDRESSES = f"""

@@ -13,7 +13,7 @@ Conn = Connection[tuple[object, ...]]
 CREATE_STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS stage_addresses (
     feature_id bigint, name text, street_number text, street_name text, city text,
-    postcode text, building text, lon float8, lat float8, gis_attributes text,
+    postcode text, building text, lon float8, lat float8, gis_attributes jsonb,
     content_hash bigint
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_circuits (
@@ -28,9 +28,10 @@ CREATE TEMP TABLE IF NOT EXISTS circuit_changes (
 TRUNCATE seen_addresses, seen_circuits, circuit_changes;
 """
 
+# Properties (a circuit's, an address's gis_attributes) are sent as bytes already in
+# jsonb's binary form.
 _ADDRESS_TYPES = ["int8", "text", "text", "text", "text", "text", "text", "float8", "float8",
-                  "text", "int8"]
-# A circuit's properties are sent as bytes already in jsonb's binary form.
+                  "bytea", "int8"]
 _CIRCUIT_TYPES = ["int8", "text", "text", "int8", "bytea", "int8"]
 
 

@@ -226,8 +226,8 @@ def note_first_load_changes(conn: Conn) -> None:
 
 
 def list_first_circuits(conn: Conn) -> None:
-    """Each address's Circuit property, once, for a load where every address is new: a
-    lookup in this list (one row per address) is a third cheaper than one in circuits."""
+    """Each address's Circuit property, once, for a load where every address is new: found
+    by one probe of this list (a row per address, no retired rows to pass over)."""
     conn.execute(LIST_FIRST_CIRCUITS)
 
 

@@ -30,20 +30,22 @@ RETURNING index_name
 
 # The map's cell counts (migration 0007) are kept by a trigger on every insert. A first
 # load turns it off and counts every cell once at the end: a third of the cost of writing
-# the addresses, measured. The recount is recorded like an index.
+# the addresses, measured. The recount is recorded like an index (the trigger is turned on
+# again before it: a run that dies after that leaves the record, and the next run's
+# recount starts the cells afresh).
 CELLS_TRIGGER = "address_cells_insert"
-RECOUNT_CELLS = f"ALTER TABLE addresses ENABLE TRIGGER {CELLS_TRIGGER}; {RECOUNT_ADDRESS_CELLS}"
+ENABLE_CELLS_TRIGGER = f"ALTER TABLE addresses ENABLE TRIGGER {CELLS_TRIGGER}"
 
 PENDING = """
-SELECT index_name, definition LIKE 'CREATE INDEX %%' FROM deferred_indexes
+SELECT index_name, definition LIKE 'ALTER TABLE %%' FROM deferred_indexes
 WHERE %(table)s::text IS NULL OR table_name = %(table)s::text
 ORDER BY index_name
 """
 TAKE = "DELETE FROM deferred_indexes WHERE index_name = %(name)s RETURNING definition"
 
-# Index builds side by side, each on a connection of its own and without PostgreSQL's
-# parallel workers: on two cores the six builds of a million addresses took 4.6 s so,
-# against 6.3 s one after another with the workers.
+# Index builds (and the cell recount) side by side, each on a connection of its own and
+# without PostgreSQL's parallel workers: on two cores the six builds of a million addresses
+# took 4.6 s so, against 6.3 s one after another with the workers.
 MAX_BUILDS_AT_ONCE = 4
 BUILD_SETTINGS = "SET maintenance_work_mem = '128MB'; SET max_parallel_maintenance_workers = 0"
 
@@ -69,18 +71,22 @@ def defer_cell_counts(conn: Conn) -> None:
     """Turn the address cell trigger off until `restore`; for a first load only."""
     conn.execute("INSERT INTO deferred_indexes (index_name, table_name, definition)"
                  " VALUES (%s, 'addresses', %s) ON CONFLICT (index_name) DO NOTHING",
-                 (CELLS_TRIGGER, RECOUNT_CELLS))
+                 (CELLS_TRIGGER, RECOUNT_ADDRESS_CELLS))
     conn.execute(f"ALTER TABLE addresses DISABLE TRIGGER {CELLS_TRIGGER}")
 
 
 def restore(conn: Conn, table: str | None = None) -> None:
     """Do what was deferred for `table` (every table when None), by this run or by one that
-    died before it could; commits `conn`, then the index builds commit one by one.
+    died before it could; commits `conn`, then each build commits on its own.
 
-    The cell recount goes first, on `conn`: its ALTER TABLE would wait for the builds."""
+    The cell trigger is turned on first, on `conn`, and committed: its ALTER TABLE would
+    wait for the builds. So would a recount recorded with its ALTER TABLE (as runs before
+    session 6 recorded it), which goes on `conn` too."""
     pending = conn.execute(PENDING, {"table": table}).fetchall()
-    indexes = [str(name) for name, is_index in pending if is_index]
-    apart = indexes if len(indexes) > 1 else []
+    if any(name == CELLS_TRIGGER for name, _ in pending):
+        conn.execute(ENABLE_CELLS_TRIGGER)
+    movable = [str(name) for name, alters in pending if not alters]
+    apart = movable if len(movable) > 1 else []
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for name, _ in pending:
         if name not in apart:

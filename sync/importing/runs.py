@@ -1,6 +1,7 @@
 """Sync run bookkeeping: one run at a time, progress, and the summary."""
 
 import time
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -53,8 +54,15 @@ class RunLock:
         self.conn = psycopg.connect(libpq_url, autocommit=True)
         self.report_every = report_every
         self._last_report = 0.0
+        self._held = False
 
     def close(self) -> None:
+        # Unlocked before closing: the server lets go of a closed connection's locks only
+        # once its backend has ended, and a run started at once could find it still held.
+        if self._held and not self.conn.closed:
+            with suppress(psycopg.Error):  # else the connection is gone, and the lock with it
+                self.conn.execute("SELECT pg_advisory_unlock(%s)", [RUN_LOCK_KEY])
+        self._held = False
         self.conn.close()
 
     def start(self, full: bool, started_by: str) -> int:
@@ -63,6 +71,7 @@ class RunLock:
         if not row or not row[0]:
             self.close()
             raise SyncAlreadyRunning("an import is already running; wait for it to finish")
+        self._held = True
         # A 'running' row without the lock belongs to a process that died.
         self.conn.execute(
             "UPDATE sync_runs SET state = 'interrupted', finished_at = now(),"

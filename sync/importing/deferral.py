@@ -80,8 +80,8 @@ def restore(conn: Conn, table: str | None = None) -> None:
     died before it could; commits `conn`, then each build commits on its own.
 
     The cell trigger is turned on first, on `conn`, and committed: its ALTER TABLE would
-    wait for the builds. So would a recount recorded with its ALTER TABLE (as runs before
-    session 6 recorded it), which goes on `conn` too."""
+    wait for the builds. So would a recount recorded with its ALTER TABLE (as older versions
+    recorded it), which goes on `conn` too."""
     pending = conn.execute(PENDING, {"table": table}).fetchall()
     if any(name == CELLS_TRIGGER for name, _ in pending):
         conn.execute(ENABLE_CELLS_TRIGGER)
@@ -101,7 +101,8 @@ def restore(conn: Conn, table: str | None = None) -> None:
 def _take_and_do(conn: Conn, name: str) -> None:
     row = conn.execute(TAKE, {"name": name}).fetchone()
     if row:
-        conn.execute(cast(LiteralString, row[0]))  # written by PostgreSQL itself
+        # An index definition as PostgreSQL wrote it, or the recount: never user input.
+        conn.execute(cast(LiteralString, row[0]))
 
 
 def _build_apart(conninfo: str, name: str) -> None:

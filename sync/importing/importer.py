@@ -8,6 +8,7 @@ Retiring happens only after a complete scan.
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 import numpy as np
 from psycopg import Connection
@@ -178,8 +179,8 @@ class Importer:
                 merged = merge.write_circuits(self.conn, rows,  # type: ignore[arg-type]
                                               self.force, self.circuits_first_load)
                 self.circuits_written += len(rows)
-                self.circuits_with_address += sum(
-                    row[CIRCUIT_ADDRESS_ID] is not None for row in rows)
+                addresses_named = list(map(itemgetter(CIRCUIT_ADDRESS_ID), rows))
+                self.circuits_with_address += len(rows) - addresses_named.count(None)
             if self.first_load[layer.kind] and not merged.all_new:
                 self.maybe_repeated.add(layer.kind)
         if layer.kind == "address":

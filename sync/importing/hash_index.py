@@ -53,9 +53,10 @@ class HashIndex:
         block (among the first ids of blocks, a sixteenth of them), then within it. A plain
         binary search over a million ids missed the cache at each of its last steps; this
         halved the time of a page's lookups, measured, and every page read does one."""
+        if len(self._firsts) == 0:  # fewer ids than a block
+            return np.searchsorted(self.ids, ids)
         block = np.maximum(np.searchsorted(self._firsts, ids, side="right") - 1, 0)
-        at: np.ndarray = block * _BLOCK + (self._blocks[block] < ids[:, None]).sum(axis=1) \
-            if len(self._firsts) else np.zeros(len(ids), dtype=np.intp)
+        at: np.ndarray = block * _BLOCK + (self._blocks[block] < ids[:, None]).sum(axis=1)
         past = at == self._whole  # beyond the whole blocks: in the few ids after them
         if past.any():
             at[past] = self._whole + np.searchsorted(self.ids[self._whole:], ids[past])

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from operator import itemgetter
+from typing import LiteralString
 
 import numpy as np
 from psycopg import Connection
@@ -40,17 +41,11 @@ def create_staging(conn: Conn) -> None:
 
 
 def copy_addresses(conn: Conn, rows: Sequence[AddressRow]) -> None:
-    with conn.cursor().copy("COPY stage_addresses FROM STDIN (FORMAT binary)") as copy:
-        copy.set_types(_ADDRESS_TYPES)
-        for row in rows:
-            copy.write_row(row)
+    _copy_rows(conn, "COPY stage_addresses FROM STDIN (FORMAT binary)", _ADDRESS_TYPES, rows)
 
 
 def copy_circuits(conn: Conn, rows: Sequence[CircuitRow]) -> None:
-    with conn.cursor().copy("COPY stage_circuits FROM STDIN (FORMAT binary)") as copy:
-        copy.set_types(_CIRCUIT_TYPES)
-        for row in rows:
-            copy.write_row(row)
+    _copy_rows(conn, "COPY stage_circuits FROM STDIN (FORMAT binary)", _CIRCUIT_TYPES, rows)
 
 
 def copy_new_circuits(conn: Conn, rows: list[CircuitRow]) -> None:
@@ -58,9 +53,14 @@ def copy_new_circuits(conn: Conn, rows: list[CircuitRow]) -> None:
     load, where staging and merging cost a third more. A circuit already in the table fails
     the COPY with UniqueViolation."""
     rows.sort(key=itemgetter(FEATURE_ID))
-    with conn.cursor().copy("COPY circuits (feature_id, name, address_ref, address_feature_id,"
-                            " properties, content_hash) FROM STDIN (FORMAT binary)") as copy:
-        copy.set_types(_CIRCUIT_TYPES)
+    _copy_rows(conn, "COPY circuits (feature_id, name, address_ref, address_feature_id,"
+               " properties, content_hash) FROM STDIN (FORMAT binary)", _CIRCUIT_TYPES, rows)
+
+
+def _copy_rows(conn: Conn, statement: LiteralString, types: list[str],
+               rows: Sequence[AddressRow | CircuitRow]) -> None:
+    with conn.cursor().copy(statement) as copy:
+        copy.set_types(types)
         for row in rows:
             copy.write_row(row)
 

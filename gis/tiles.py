@@ -39,6 +39,8 @@ WITH bounds AS (
 )
 """
 
+# Each tile lists its features in a fixed order: its ETag is a hash of its bytes, and a
+# plan that changed with the table's statistics must not change the tile.
 LAYERS = {
     "addresses": _BOUNDS + """
 , features AS (
@@ -50,7 +52,8 @@ LAYERS = {
   WHERE a.location && b.box AND NOT a.retired
   LIMIT :cap
 )
-SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (SELECT * FROM features) t
+SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
+  SELECT * FROM features ORDER BY feature_id) t
 """,
     # Cells are cut in degrees (cheap), and only each cell's centre is projected.
     "addresses_aggregated": _BOUNDS + """
@@ -66,7 +69,7 @@ SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (SELECT * FROM features) t
 SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
   SELECT ST_AsMVTGeom(ST_Transform(ST_SetSRID(ST_MakePoint(c.lon, c.lat), 4326), 3857),
                       b.env, :extent, :buffer) AS geom, c.count, c.status
-  FROM cells c, bounds b) t
+  FROM cells c, bounds b ORDER BY c.cx, c.cy) t
 """,
     # Sums of stored cells: 2^(12 - z) x 2^(12 - z) of them make one of this zoom's cells.
     "addresses_from_cells": _BOUNDS + """
@@ -79,7 +82,7 @@ SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
 ), merged AS (
   SELECT sum(n)::bigint AS count, (array_agg(status ORDER BY n DESC, status))[1] AS status,
          sum(sum_lon) / sum(n) AS lon, sum(sum_lat) / sum(n) AS lat
-  FROM cells GROUP BY gx, gy
+  FROM cells GROUP BY gx, gy ORDER BY gx, gy
   LIMIT :cap
 )
 SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
@@ -91,7 +94,7 @@ SELECT ST_AsMVT(t, 'addresses', :extent, 'geom') FROM (
 SELECT ST_AsMVT(t, 'areas', :extent, 'geom') FROM (
   SELECT ST_AsMVTGeom(ST_Transform(ar.geometry, 3857), b.env, :extent, :buffer) AS geom,
          ar.id, ar.name, ar.status
-  FROM areas ar, bounds b WHERE ar.geometry && b.box LIMIT :cap) t
+  FROM areas ar, bounds b WHERE ar.geometry && b.box ORDER BY ar.id LIMIT :cap) t
 """,
     # Circuits have no geometry of their own here: they are drawn at the address they serve.
     "circuits": _BOUNDS + """
@@ -99,7 +102,7 @@ SELECT ST_AsMVT(t, 'circuits', :extent, 'geom') FROM (
   SELECT ST_AsMVTGeom(ST_Transform(a.location, 3857), b.env, :extent, :buffer) AS geom,
          c.feature_id, c.name, c.address_feature_id
   FROM circuits c JOIN addresses a ON a.feature_id = c.address_feature_id, bounds b
-  WHERE a.location && b.box AND NOT c.retired LIMIT :cap) t
+  WHERE a.location && b.box AND NOT c.retired ORDER BY c.feature_id LIMIT :cap) t
 """,
 }
 PUBLIC_LAYERS = ("addresses", "areas", "circuits")

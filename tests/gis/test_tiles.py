@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.auth import create_api_key
-from gis.status import Role
 from gis import tiles
+from gis.status import Role
 from gis.tiles import CELL_DEGREES
 from tests.api.test_api import assert_problem
 from tests.seed import LAT0, LON0, add_addresses, add_area, grid_box

@@ -21,6 +21,8 @@ class Address(Base):
         Index("ix_addresses_street_prefix", text("lower(f_unaccent(street_name)) "
                                                  "text_pattern_ops")),
         Index("ix_addresses_name_prefix", text("lower(f_unaccent(name)) text_pattern_ops")),
+        # Built COLLATE "C" by migration 0012, which reflection does not show (queries say
+        # COLLATE "C" too, to use it).
         Index("ix_addresses_postcode", text("upper(replace(postcode, ' ', ''))")),
         # Assurance: a device recorded at two addresses.
         Index("ix_addresses_ont_serial", "ont_serial",

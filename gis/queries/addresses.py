@@ -62,7 +62,7 @@ def list_addresses(session: Session, limit: int, after: int | None, status: str 
 _SEARCH = _SELECT + """
 WHERE NOT a.retired AND (
   a.feature_id = :fid
-  OR upper(replace(a.postcode, ' ', '')) = upper(replace(:q, ' ', ''))
+  OR upper(replace(a.postcode, ' ', '')) COLLATE "C" = upper(replace(:q, ' ', ''))
   OR lower(f_unaccent(a.name)) LIKE :prefix
   OR lower(f_unaccent(a.street_name)) LIKE :prefix)
 ORDER BY a.feature_id = :fid DESC, a.name, a.feature_id

@@ -58,7 +58,7 @@ class AddressSearch:
                            ":polygon), 4326))")
             self.params["polygon"] = self.polygon
         if self.postcode:
-            clauses.append("upper(replace(a.postcode, ' ', '')) = "
+            clauses.append("upper(replace(a.postcode, ' ', '')) COLLATE \"C\" = "
                            "upper(replace(:postcode, ' ', ''))")
             self.params["postcode"] = self.postcode
         if self.street:

@@ -94,12 +94,13 @@ class Importer:
         circuits = Layer("circuit", self.settings.circuit_type, "circuits", "seen_circuits")
         self._scan(circuits, "circuits")
         # The address merge looks circuits up by address, by index and with fresh statistics
-        # when many were written (else the statistics are still good, and autovacuum's).
+        # when many were written (else the statistics are still good, and autovacuum's); a
+        # first load of addresses looks them up in a list made here instead.
         deferral.restore(self.conn, "circuits")
-        if self.circuits_written > self.circuits_stored // 10:
-            self.conn.execute("ANALYZE circuits")
         if self.addresses_first_load:
             merge.list_first_circuits(self.conn)
+        elif self.circuits_written > self.circuits_stored // 10:
+            self.conn.execute("ANALYZE circuits")
         self.conn.commit()
         self._scan(addresses, "addresses")
         self._finish()

@@ -6,6 +6,7 @@ does it, so a run that dies leaves the record and the next run finishes the job 
 """
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import LiteralString, cast
 
 import psycopg
@@ -75,9 +76,11 @@ def defer_cell_counts(conn: Conn) -> None:
     conn.execute(f"ALTER TABLE addresses DISABLE TRIGGER {CELLS_TRIGGER}")
 
 
-def restore(conn: Conn, table: str | None = None) -> None:
+def restore(conn: Conn, table: str | None = None, analyze: str | None = None) -> None:
     """Do what was deferred for `table` (every table when None), by this run or by one that
-    died before it could; commits `conn`, then each build commits on its own.
+    died before it could; commits `conn`, then each build commits on its own. `analyze`: a
+    table (not one being indexed: ANALYZE would wait for the builds) whose statistics are
+    gathered beside them.
 
     The cell trigger is turned on first, on `conn`, and committed: its ALTER TABLE would
     wait for the builds. So would a recount recorded with its ALTER TABLE (as older versions
@@ -86,16 +89,21 @@ def restore(conn: Conn, table: str | None = None) -> None:
     if any(name == CELLS_TRIGGER for name, _ in pending):
         conn.execute(ENABLE_CELLS_TRIGGER)
     movable = [str(name) for name, alters in pending if not alters]
-    apart = movable if len(movable) > 1 else []
+    apart = movable if len(movable) + (analyze is not None) > 1 else []
     conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
     for name, _ in pending:
         if name not in apart:
             _take_and_do(conn, str(name))
+    if analyze and not apart:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(analyze)))
     conn.commit()
     if apart:
         conninfo = make_conninfo(conn.info.dsn, password=conn.info.password)
-        with ThreadPoolExecutor(min(len(apart), MAX_BUILDS_AT_ONCE)) as builders:
-            list(builders.map(lambda name: _build_apart(conninfo, name), apart))
+        jobs = [partial(_build_apart, conninfo, name) for name in apart]
+        if analyze:
+            jobs.append(partial(_analyze_apart, conninfo, analyze))
+        with ThreadPoolExecutor(min(len(jobs), MAX_BUILDS_AT_ONCE)) as builders:
+            list(builders.map(lambda job: job(), jobs))
 
 
 def _take_and_do(conn: Conn, name: str) -> None:
@@ -103,6 +111,11 @@ def _take_and_do(conn: Conn, name: str) -> None:
     if row:
         # An index definition as PostgreSQL wrote it, or the recount: never user input.
         conn.execute(cast(LiteralString, row[0]))
+
+
+def _analyze_apart(conninfo: str, table: str) -> None:
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
 
 def _build_apart(conninfo: str, name: str) -> None:

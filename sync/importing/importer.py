@@ -95,11 +95,14 @@ class Importer:
         self._scan(circuits, "circuits")
         # The address merge looks circuits up by address, by index and with fresh statistics
         # when many were written (else the statistics are still good, and autovacuum's); a
-        # first load of addresses looks them up in a list made here instead.
+        # first load of addresses looks them up in a list made here instead, and the
+        # statistics, which the next run's merge needs, are gathered beside its index builds.
         deferral.restore(self.conn, "circuits")
+        fresh_statistics = self.circuits_written > self.circuits_stored // 10
+        self.analyze_circuits_at_end = fresh_statistics and self.addresses_first_load
         if self.addresses_first_load:
             merge.list_first_circuits(self.conn)
-        elif self.circuits_written > self.circuits_stored // 10:
+        elif fresh_statistics:
             self.conn.execute("ANALYZE circuits")
         self.conn.commit()
         self._scan(addresses, "addresses")
@@ -238,7 +241,7 @@ class Importer:
         if self.addresses_first_load:
             self.progress.phase = "indexing"
             self.report(self.progress)
-        deferral.restore(self.conn)
+        deferral.restore(self.conn, analyze="circuits" if self.analyze_circuits_at_end else None)
         self.progress.phase = "done"
 
     def _refuse_empty_scan(self) -> None:

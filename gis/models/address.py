@@ -64,12 +64,16 @@ class Address(Base):
 
 class Circuit(Base):
     __tablename__ = "circuits"
+    __table_args__ = (
+        # An address's circuits in id order: its Circuit property is the first live one.
+        Index("ix_circuits_address_feature_id", "address_feature_id", "feature_id"),
+    )
 
     feature_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     name: Mapped[str | None] = mapped_column(Text)
     # The raw IQGeo reference as read, and the address id parsed from it (no FK: it may dangle).
     address_ref: Mapped[str | None] = mapped_column(Text)
-    address_feature_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    address_feature_id: Mapped[int | None] = mapped_column(BigInteger)
     properties: Mapped[dict[str, Any]] = mapped_column(
         JSONB, nullable=False, server_default=text("'{}'::jsonb")
     )

@@ -37,3 +37,16 @@ def test_a_first_load_copies_circuits_in_and_falls_back_on_a_repeated_id(conn):
     changes = conn.execute("SELECT feature_id, old_address, new_address FROM circuit_changes"
                            " ORDER BY 1, 3").fetchall()
     assert changes == [(1, None, 10), (2, None, 21), (3, None, 30)]
+
+
+def test_the_circuit_lookup_uses_its_index_even_without_statistics(conn):
+    """With no statistics (autovacuum off, a first load that died before its ANALYZE), the
+    planner walked the circuits' primary key for each address: minutes for a million."""
+    staging.copy_new_circuits(conn, [circuit(i, i % 5000 + 1) for i in range(1, 20_001)])
+    conn.execute("DELETE FROM pg_statistic WHERE starelid = 'circuits'::regclass")
+    conn.execute("SET LOCAL enable_seqscan = off")  # as on a large table
+    plan = "\n".join(str(r[0]) for r in conn.execute(
+        "EXPLAIN SELECT s.feature_id, first_circuit.feature_id"
+        " FROM (SELECT 1::bigint AS feature_id) s " + merge.FIRST_CIRCUIT_LOOKUP))
+    assert "ix_circuits_address_feature_id" in plan and "pk_circuits" not in plan
+    conn.rollback()

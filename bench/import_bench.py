@@ -3,10 +3,11 @@ IQGeo simulator in its own process, a re-sync after 1% changed and 0.1% removed,
 data loaded by `ogr2ogr -f PostgreSQL` from GeoJSON files, in the same run: the addresses
 alone, and the addresses and circuits (the two layers the import reads).
 
-    .venv/bin/python bench/import_bench.py --addresses 1000000
+    .venv/bin/python bench/import_bench.py --addresses 1000000 [--rounds 6]
 
 Prints features/s for each step and the peak memory of the largest import process (the
-importer or one of its reader processes).
+importer or one of its reader processes). `--rounds R` then times R more full imports and R
+ogr2ogr loads of both layers, each into a fresh database, taking turns to go first.
 """
 
 import argparse
@@ -111,6 +112,41 @@ def timed_ogr2ogr(database_url: str, path: Path, table: str) -> float:
     return time.perf_counter() - started
 
 
+def alternating_rounds(database_url: str, iqgeo_url: str, sessions: int, rounds: int,
+                       addresses: Path, circuits: Path) -> None:
+    """Full imports and ogr2ogr loads of both layers, each into a fresh database, taking
+    turns to go first: this machine's speed drifts by a fifth within an hour, so only
+    figures taken side by side compare."""
+    def fresh() -> None:
+        fresh_database(database_url)
+        with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
+            conn.execute("CHECKPOINT")  # the last load's dirty pages are not the next one's
+
+    def import_once() -> float:
+        fresh()
+        return timed_sync(database_url, iqgeo_url, sessions)[0]
+
+    def ogr2ogr_once() -> float:
+        fresh()
+        return timed_ogr2ogr(database_url, addresses, "ogr_addresses") + \
+            timed_ogr2ogr(database_url, circuits, "ogr_circuits")
+
+    ratios = []
+    for number in range(rounds):
+        if number % 2:
+            ogr = ogr2ogr_once()
+            full = import_once()
+        else:
+            full = import_once()
+            ogr = ogr2ogr_once()
+        ratios.append(ogr / full)
+        print(f"round {number + 1}        full import {full:6.2f} s, ogr2ogr (both layers) "
+              f"{ogr:6.2f} s: {ogr / full:.2f}x")
+    ratios.sort()
+    print(f"rounds           {min(ratios):.2f}x to {max(ratios):.2f}x, median "
+          f"{ratios[len(ratios) // 2]:.2f}x (above 1 is faster)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -119,6 +155,8 @@ def main() -> None:
     parser.add_argument("--database-url",
                         default="postgresql://postgres@127.0.0.1:5432/fibersync_bench")
     parser.add_argument("--skip-ogr2ogr", action="store_true")
+    parser.add_argument("--rounds", type=int, default=0,
+                        help="then this many full imports and ogr2ogr loads, taking turns")
     args = parser.parse_args()
     n = args.addresses
     circuits = n + (n + 9) // 10
@@ -151,14 +189,18 @@ def main() -> None:
             written_circuits = write_geojson(iqgeo_url, "ftth_circuit", circuits)
             ogr = timed_ogr2ogr(args.database_url, addresses, "ogr_addresses")
             ogr_circuits = timed_ogr2ogr(args.database_url, circuits, "ogr_circuits")
-        both = ogr + ogr_circuits
-        print(f"ogr2ogr          {ogr:8.2f} s  {written / ogr:10,.0f} addresses/s  "
-              f"(addresses alone, from a {written:,}-feature GeoJSON file; no paging, "
-              "validation or upsert)")
-        print(f"                 {both:8.2f} s  {(written + written_circuits) / both:10,.0f} "
-              f"features/s (addresses, then the {written_circuits:,} circuits)")
-        print(f"ratio            full import / ogr2ogr: {ogr / full:.2f}x against the addresses "
-              f"alone, {both / full:.2f}x against both layers (above 1 is faster)")
+            both = ogr + ogr_circuits
+            print(f"ogr2ogr          {ogr:8.2f} s  {written / ogr:10,.0f} addresses/s  "
+                  f"(addresses alone, from a {written:,}-feature GeoJSON file; no paging, "
+                  "validation or upsert)")
+            print(f"                 {both:8.2f} s  {(written + written_circuits) / both:10,.0f}"
+                  f" features/s (addresses, then the {written_circuits:,} circuits)")
+            print(f"ratio            full import / ogr2ogr: {ogr / full:.2f}x against the "
+                  f"addresses alone, {both / full:.2f}x against both layers (above 1 is "
+                  "faster)")
+            if args.rounds:
+                alternating_rounds(args.database_url, iqgeo_url, args.sessions, args.rounds,
+                                   addresses, circuits)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)

@@ -115,8 +115,8 @@ def timed_ogr2ogr(database_url: str, path: Path, table: str) -> float:
 def alternating_rounds(database_url: str, iqgeo_url: str, sessions: int, rounds: int,
                        addresses: Path, circuits: Path) -> None:
     """Full imports and ogr2ogr loads of both layers, each into a fresh database, taking
-    turns to go first: a machine's speed can drift within the hour, so only
-    figures taken side by side compare."""
+    turns to go first: a machine's speed can drift within the hour, so only figures taken
+    side by side compare."""
     def fresh() -> None:
         fresh_database(database_url)
         with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
